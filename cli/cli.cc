@@ -1,0 +1,58 @@
+#include "traceframe/str_util.h"
+#include "cli.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+
+namespace traceframe::cli {
+
+std::vector<std::pair<int, Installer>>& CommandGroups() {
+  static auto* groups = new std::vector<std::pair<int, Installer>>();
+  return *groups;
+}
+
+CommandGroup::CommandGroup(int order, Installer installer) {
+  CommandGroups().emplace_back(order, installer);
+}
+
+std::string FormatBlock(std::string_view title, const std::vector<Field>& fields) {
+  std::string out = Cat("traceframe ", title, "\n");
+  for (const auto& [label, value] : fields) {
+    out.append("  ");
+    out.append(label);
+    if (label.size() < 11) out.append(11 - label.size(), ' ');
+    Append(&out, " ", value, "\n");
+  }
+  out.push_back('\n');
+  return out;
+}
+
+void PrintBlock(FILE* stream, std::string_view title, const std::vector<Field>& fields) {
+  const std::string text = FormatBlock(title, fields);
+  if (stream == stdout) {
+    WriteStdout(text);
+  } else {
+    std::fwrite(text.data(), 1, text.size(), stream);
+  }
+}
+
+int ReportError(std::string_view message) {
+  std::fflush(stdout);
+  const std::string line = Cat("Error: ", message, "\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  return kExitFailed;
+}
+
+int ReportError(const absl::Status& status) { return ReportError(ToStd(status.message())); }
+
+void WriteStdout(std::string_view text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+    if (errno != EPIPE) std::perror("traceframe: stdout");
+  }
+}
+
+}  // namespace traceframe::cli

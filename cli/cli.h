@@ -1,0 +1,53 @@
+// The traceframe CLI: argument parsing (CLI11) and output formatting only.
+// Every behavior lives in the engine (engine/include/traceframe/).
+//
+// Command groups register themselves from their own .cc file with a static
+// CommandGroup object, so adding a group touches no shared file.
+#ifndef TRACEFRAME_CLI_CLI_H_
+#define TRACEFRAME_CLI_CLI_H_
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+
+namespace traceframe::cli {
+
+// Set by the subcommand that was selected; returns the process exit code.
+using Action = std::function<int()>;
+
+using Installer = void (*)(CLI::App& app, Action& action);
+
+struct CommandGroup {
+  CommandGroup(int order, Installer installer);
+};
+
+std::vector<std::pair<int, Installer>>& CommandGroups();
+
+// Exit codes (docs: README "Exit codes").
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+using Field = std::pair<std::string, std::string>;
+
+// The action block of the earlier tool:
+//   traceframe <title>\n  <label padded to 11> <value>\n ... \n
+std::string FormatBlock(std::string_view title, const std::vector<Field>& fields);
+void PrintBlock(FILE* stream, std::string_view title, const std::vector<Field>& fields);
+
+// "Error: <message>" on stderr; returns kExitFailed.
+int ReportError(const absl::Status& status);
+int ReportError(std::string_view message);
+
+// Writes all of `text` to stdout; a closed stdout (EPIPE) is not an error.
+void WriteStdout(std::string_view text);
+
+}  // namespace traceframe::cli
+
+#endif  // TRACEFRAME_CLI_CLI_H_

@@ -1,0 +1,57 @@
+// Entry point: wires the registered command groups into one CLI11 app.
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+
+#include "traceframe/str_util.h"
+#include "cli.h"
+
+namespace {
+
+constexpr char kVersion[] = "traceframe 0.2.0";
+
+// `hook ingest` runs inside agent hosts, which read exit code 2 as "block the
+// action": its usage errors must exit 1 instead.
+bool IsHookIngest(int argc, char** argv) {
+  int words = 0;
+  for (int i = 1; i < argc && words < 2; ++i) {
+    if (argv[i][0] == '-') continue;
+    if (words == 0 && std::strcmp(argv[i], "hook") != 0) return false;
+    if (words == 1) return std::strcmp(argv[i], "ingest") == 0;
+    ++words;
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A closed stdout must not kill us before the trace is written.
+  std::signal(SIGPIPE, SIG_IGN);
+  namespace cli = traceframe::cli;
+  CLI::App app{
+      "traceframe: record what AI agents actually do as append-only, verifiable trace files",
+      "traceframe"};
+  app.set_version_flag("--version", kVersion);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  cli::Action action;
+  auto groups = cli::CommandGroups();
+  std::sort(groups.begin(), groups.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [order, install] : groups) install(app, action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return IsHookIngest(argc, argv) ? cli::kExitFailed : cli::kExitUsage;
+  }
+  if (!action) return cli::kExitUsage;
+  return action();
+}

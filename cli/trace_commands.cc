@@ -1,0 +1,341 @@
+// init, record, finish, verify, summary, inspect, repair.
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "traceframe/str_util.h"
+#include "absl/strings/str_cat.h"
+#include "cli.h"
+#include "traceframe/event.h"
+#include "traceframe/inspect.h"
+#include "traceframe/json.h"
+#include "traceframe/repair.h"
+#include "traceframe/summary.h"
+#include "traceframe/verify.h"
+#include "traceframe/writer.h"
+
+namespace traceframe::cli {
+namespace {
+
+std::string Abbreviate(std::string_view text, size_t max = 120) {
+  if (text.size() <= max) return std::string(text);
+  return Cat(text.substr(0, max), "... (", text.size(), " bytes)");
+}
+
+// Reads a payload given inline, or from a file ("-" is stdin).
+absl::StatusOr<std::string> LoadPayloadText(const std::string& inline_text,
+                                            const std::string& file) {
+  if (file.empty()) return inline_text;
+  FILE* in = file == "-" ? stdin : std::fopen(file.c_str(), "rb");
+  if (in == nullptr) {
+    return absl::NotFoundError(Cat("failed to read payload file ", file, ": ",
+                                            std::strerror(errno)));
+  }
+  std::string text;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), in)) > 0) text.append(buf, n);
+  if (in != stdin) std::fclose(in);
+  return text;
+}
+
+std::string IssueJson(const VerifyIssue& issue) {
+  std::string out;
+  JsonObjectWriter w(&out);
+  w.Uint("line", issue.line_number).Uint("byte", issue.byte_offset);
+  if (issue.seq) {
+    w.Uint("seq", *issue.seq);
+  } else {
+    w.Null("seq");
+  }
+  w.String("code", issue.code).String("message", issue.message);
+  w.Finish();
+  return out;
+}
+
+std::string IssueListJson(const std::vector<VerifyIssue>& issues) {
+  std::string out = "[";
+  for (size_t i = 0; i < issues.size(); ++i) {
+    if (i) out.push_back(',');
+    out.append(IssueJson(issues[i]));
+  }
+  out.push_back(']');
+  return out;
+}
+
+std::string VerifyJson(const VerifyReport& r) {
+  std::string out;
+  JsonObjectWriter w(&out);
+  w.String("file", r.path).Bool("valid", r.valid).Bool("open", r.open).Uint("events", r.events);
+  w.Uint("lines", r.lines).Uint("bytes", r.bytes).String("run_id", r.run_id);
+  if (r.errors.empty()) {
+    w.Null("error");
+  } else {
+    w.Raw("error", IssueJson(r.errors.front()));
+  }
+  w.Uint("error_count", r.error_count).Raw("errors", IssueListJson(r.errors));
+  w.Uint("warning_count", r.warning_count).Raw("warnings", IssueListJson(r.warnings));
+  if (r.torn_tail) {
+    std::string torn;
+    JsonObjectWriter t(&torn);
+    t.Uint("offset", r.torn_tail->offset).Uint("length", r.torn_tail->length);
+    t.Finish();
+    w.Raw("torn_tail", torn);
+  } else {
+    w.Null("torn_tail");
+  }
+  w.Finish();
+  out.push_back('\n');
+  return out;
+}
+
+void Install(CLI::App& app, Action& action) {
+  // ---- init
+  {
+    auto* cmd = app.add_subcommand("init", "Create a trace file holding its run.started event");
+    auto file = std::make_shared<std::string>();
+    auto run_id = std::make_shared<std::string>();
+    auto force = std::make_shared<bool>(false);
+    cmd->add_option("--file", *file, "Trace file to create")->required();
+    cmd->add_option("--run-id", *run_id, "Run id recorded in every event")->required();
+    cmd->add_flag("--force", *force, "Atomically replace an existing trace");
+    cmd->callback([=, &action] {
+      action = [=] {
+        absl::StatusOr<AppendResult> result =
+            InitTrace(*file, *run_id, DefaultStartedPayload(), *force);
+        if (!result.ok()) return ReportError(result.status());
+        PrintBlock(stdout, "init", {{"file", *file}, {"run_id", *run_id}, {"status", "started"}});
+        return kExitOk;
+      };
+    });
+  }
+  // ---- record
+  {
+    auto* cmd = app.add_subcommand("record", "Append one event to a trace");
+    auto file = std::make_shared<std::string>();
+    auto kind = std::make_shared<std::string>();
+    auto payload = std::make_shared<std::string>();
+    auto payload_file = std::make_shared<std::string>();
+    cmd->add_option("--file", *file, "Trace file")->required();
+    cmd->add_option("--kind", *kind,
+                    "model.call, tool.call, tool.result, permission.decision, error or "
+                    "run.finished")
+        ->required();
+    auto* inline_opt = cmd->add_option("--payload", *payload, "Event payload (any JSON value)");
+    auto* file_opt = cmd->add_option("--payload-file", *payload_file,
+                                     "Read the payload from a file ('-' for stdin)");
+    inline_opt->excludes(file_opt);
+    cmd->callback([=, &action] {
+      action = [=]() -> int {
+        absl::StatusOr<EventKind> parsed = ParseEventKindOrError(*kind);
+        if (!parsed.ok()) return ReportError(parsed.status());
+        if (*parsed == EventKind::kRunStarted) {
+          return ReportError("run.started is created by traceframe init");
+        }
+        if (payload->empty() && payload_file->empty()) {
+          return ReportError("pass --payload JSON or --payload-file PATH");
+        }
+        absl::StatusOr<std::string> text = LoadPayloadText(*payload, *payload_file);
+        if (!text.ok()) return ReportError(text.status());
+        absl::StatusOr<std::string> json = CanonicalizeJson(*text);
+        if (!json.ok()) {
+          return ReportError(Cat("invalid JSON payload: ", Abbreviate(*text), ": ",
+                                          json.status().message()));
+        }
+        if (*parsed == EventKind::kRunFinished &&
+            (json->empty() || (*json)[0] != '{' || json->find("\"status\":\"") == std::string::npos)) {
+          return ReportError(
+              "a run.finished payload must be an object with a string \"status\"; use "
+              "`traceframe finish --status S`");
+        }
+        absl::StatusOr<AppendedEvent> appended = AppendEvent(*file, *parsed, *json);
+        if (!appended.ok()) return ReportError(appended.status());
+        PrintBlock(stdout, "record",
+                   {{"file", *file}, {"kind", *kind}, {"seq", Cat(appended->seq)}});
+        return kExitOk;
+      };
+    });
+  }
+  // ---- finish
+  {
+    auto* cmd = app.add_subcommand("finish", "Close a trace with run.finished");
+    auto file = std::make_shared<std::string>();
+    auto status = std::make_shared<std::string>("success");
+    auto summary = std::make_shared<std::optional<std::string>>();
+    cmd->add_option("--file", *file, "Trace file")->required();
+    cmd->add_option("--status", *status, "Final status (success, failed, ...)")->capture_default_str();
+    cmd->add_option_function<std::string>(
+        "--summary", [summary](const std::string& s) { *summary = s; }, "One-line summary");
+    cmd->callback([=, &action] {
+      action = [=] {
+        std::string payload;
+        JsonObjectWriter w(&payload);
+        w.String("status", *status);
+        if (*summary) w.String("summary", **summary);
+        w.Finish();
+        absl::StatusOr<AppendedEvent> appended =
+            AppendEvent(*file, EventKind::kRunFinished, payload);
+        if (!appended.ok()) return ReportError(appended.status());
+        PrintBlock(stdout, "finish",
+                   {{"file", *file}, {"status", *status}, {"seq", Cat(appended->seq)}});
+        return kExitOk;
+      };
+    });
+  }
+  // ---- verify
+  {
+    auto* cmd = app.add_subcommand("verify", "Check a trace: strict JSON, schema and run invariants");
+    auto file = std::make_shared<std::string>();
+    auto options = std::make_shared<VerifyOptions>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("--file", *file, "Trace file")->required();
+    cmd->add_flag("--allow-open", options->allow_open, "Accept a trace without run.finished");
+    cmd->add_flag("--strict", options->strict,
+                  "Fail on warnings too (seq gaps, ts going backwards, a second run.started, "
+                  "duplicate event ids, run.finished without status)");
+    cmd->add_option("--threads", options->threads, "Threads for large traces (0: all cores)");
+    cmd->add_option("--max-errors", options->max_issues, "How many findings to list")->capture_default_str();
+    cmd->add_flag("--json", *json, "Print the report as JSON");
+    cmd->callback([=, &action] {
+      action = [=] {
+        absl::StatusOr<VerifyReport> report = VerifyTrace(*file, *options);
+        if (!report.ok()) return ReportError(report.status());
+        if (*json) {
+          WriteStdout(VerifyJson(*report));
+          return report->valid ? kExitOk : kExitFailed;
+        }
+        if (!options->strict) {
+          for (const VerifyIssue& w : report->warnings) {
+            std::fprintf(stderr, "warning: %s\n", DescribeIssue(w).c_str());
+          }
+          if (report->warning_count > report->warnings.size()) {
+            std::fprintf(stderr, "warning: ... %llu more warnings\n",
+                         static_cast<unsigned long long>(report->warning_count -
+                                                         report->warnings.size()));
+          }
+        }
+        if (!report->valid) {
+          for (size_t i = 1; i < report->errors.size(); ++i) {
+            std::fprintf(stderr, "also: %s\n", DescribeIssue(report->errors[i]).c_str());
+          }
+          return ReportError(Cat(DescribeIssue(report->errors.front()), " in ", *file));
+        }
+        PrintBlock(stdout, "verify",
+                   {{"file", *file},
+                    {"result", options->allow_open ? "valid open trace" : "valid trace"},
+                    {"events", Cat(report->events)}});
+        return kExitOk;
+      };
+    });
+  }
+  // ---- summary
+  {
+    auto* cmd = app.add_subcommand("summary", "Print a run's status and counts");
+    auto file = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("--file", *file, "Trace file")->required();
+    cmd->add_flag("--json", *json, "Print the summary as JSON");
+    cmd->callback([=, &action] {
+      action = [=] {
+        absl::StatusOr<TraceSummary> summary = SummarizeTrace(*file);
+        if (!summary.ok()) return ReportError(summary.status());
+        WriteStdout(*json ? FormatSummaryJson(*summary) + "\n" : FormatSummaryText(*summary));
+        return kExitOk;
+      };
+    });
+  }
+  // ---- inspect
+  {
+    auto* cmd = app.add_subcommand("inspect", "List the events of a trace");
+    auto file = std::make_shared<std::string>();
+    auto kind = std::make_shared<std::string>();
+    auto from_seq = std::make_shared<std::optional<uint64_t>>();
+    auto limit = std::make_shared<std::optional<uint64_t>>();
+    auto tail = std::make_shared<std::optional<uint64_t>>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("--file", *file, "Trace file")->required();
+    cmd->add_option("--kind", *kind, "Only events of this kind");
+    cmd->add_option_function<uint64_t>(
+        "--from-seq", [from_seq](const uint64_t& v) { *from_seq = v; },
+        "Start at this seq (binary search, no full scan)");
+    cmd->add_option_function<uint64_t>(
+        "--limit", [limit](const uint64_t& v) { *limit = v; }, "At most this many events");
+    cmd->add_option_function<uint64_t>(
+        "--tail", [tail](const uint64_t& v) { *tail = v; },
+        "Only the last N events (read from the end)");
+    cmd->add_flag("--json", *json, "Print the matching event lines as stored (JSON lines)");
+    cmd->callback([=, &action] {
+      action = [=]() -> int {
+        InspectOptions options;
+        if (!kind->empty()) {
+          absl::StatusOr<EventKind> parsed = ParseEventKindOrError(*kind);
+          if (!parsed.ok()) return ReportError(parsed.status());
+          options.kind = *parsed;
+        }
+        options.from_seq = *from_seq;
+        options.limit = *limit;
+        options.tail = *tail;
+        std::string buffer;
+        auto flush = [&buffer] {
+          WriteStdout(buffer);
+          buffer.clear();
+        };
+        absl::StatusOr<InspectResult> result =
+            InspectTrace(*file, options, [&](const EventView& e) {
+              if (*json) {
+                buffer.append(e.line);
+              } else {
+                buffer.append(FormatInspectLine(e));
+              }
+              buffer.push_back('\n');
+              if (buffer.size() > (1 << 16)) flush();
+            });
+        flush();
+        if (!result.ok()) return ReportError(result.status());
+        if (result->torn_tail) {
+          std::fprintf(stderr,
+                       "warning: %s ends in a torn line at byte %llu (%llu bytes); run "
+                       "`traceframe repair --file %s`\n",
+                       file->c_str(), static_cast<unsigned long long>(result->torn_tail->offset),
+                       static_cast<unsigned long long>(result->torn_tail->length), file->c_str());
+        }
+        return kExitOk;
+      };
+    });
+  }
+  // ---- repair
+  {
+    auto* cmd = app.add_subcommand(
+        "repair", "Move a torn tail (a write cut short by a crash) aside so the trace is usable");
+    auto file = std::make_shared<std::string>();
+    cmd->add_option("--file", *file, "Trace file")->required();
+    cmd->callback([=, &action] {
+      action = [=] {
+        absl::StatusOr<RepairReport> report = RepairTrace(*file);
+        if (!report.ok()) return ReportError(report.status());
+        std::vector<Field> fields = {{"file", *file}};
+        if (report->repaired) {
+          fields.push_back({"result", "repaired"});
+          fields.push_back({"torn_at", Cat("byte ", report->torn_offset)});
+          fields.push_back({"torn_bytes", Cat(report->torn_length)});
+          fields.push_back({"moved_to", report->saved_path});
+        } else {
+          fields.push_back({"result", "nothing to repair (no torn tail)"});
+        }
+        fields.push_back({"events", Cat(report->verify.events)});
+        fields.push_back(
+            {"verify", report->verify.valid
+                           ? "valid open trace"
+                           : Cat("still invalid: ",
+                                          DescribeIssue(report->verify.errors.front()))});
+        PrintBlock(stdout, "repair", fields);
+        return report->verify.valid ? kExitOk : kExitFailed;
+      };
+    });
+  }
+}
+
+const CommandGroup kTraceCommands(10, Install);
+
+}  // namespace
+}  // namespace traceframe::cli

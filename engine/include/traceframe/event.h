@@ -1,0 +1,62 @@
+// The trace event model (format v1, docs/format.md).
+//
+// A trace file holds one run: UTF-8 JSON lines, one event per line, fields in
+// the order version, run_id, event_id, kind, ts_ms, seq, payload. Event is a
+// plain value type; SerializeEventLine is thread-safe.
+#ifndef TRACEFRAME_EVENT_H_
+#define TRACEFRAME_EVENT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace traceframe {
+
+inline constexpr int kFormatVersion = 1;
+
+enum class EventKind : uint8_t {
+  kRunStarted = 0,
+  kModelCall,
+  kToolCall,
+  kToolResult,
+  kPermissionDecision,
+  kError,
+  kRunFinished,
+};
+inline constexpr int kEventKindCount = 7;
+
+// "run.started", "model.call", ...
+std::string_view EventKindName(EventKind kind);
+
+// Parses a kind name (case-sensitive). nullopt for anything else.
+std::optional<EventKind> ParseEventKind(std::string_view name);
+
+// Like ParseEventKind but with the CLI's error: "unknown event kind: <name>".
+absl::StatusOr<EventKind> ParseEventKindOrError(std::string_view name);
+
+struct Event {
+  int version = kFormatVersion;
+  std::string run_id;
+  std::string event_id;
+  EventKind kind = EventKind::kRunStarted;
+  int64_t ts_ms = 0;
+  uint64_t seq = 0;
+  std::string payload_json = "{}";  // one valid, compact JSON value
+};
+
+// Appends the event as one compact JSON line, including the trailing '\n'.
+void AppendEventLine(std::string* out, const Event& event);
+std::string SerializeEventLine(const Event& event);
+
+// A random RFC 4122 version 4 UUID in lowercase hyphenated form.
+std::string NewEventId();
+
+// Wall-clock Unix epoch milliseconds.
+int64_t NowEpochMs();
+
+}  // namespace traceframe
+
+#endif  // TRACEFRAME_EVENT_H_

@@ -1,0 +1,42 @@
+// Listing the events of a trace, filtered, without reading more than needed:
+// --from-seq binary-searches the seq-ordered file, --tail walks back from the
+// end. Thread-safe.
+#ifndef TRACEFRAME_INSPECT_H_
+#define TRACEFRAME_INSPECT_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "traceframe/event.h"
+#include "traceframe/trace_reader.h"
+
+namespace traceframe {
+
+struct InspectOptions {
+  std::optional<EventKind> kind;     // only this kind
+  std::optional<uint64_t> from_seq;  // events with seq >= from_seq
+  std::optional<uint64_t> limit;     // at most this many (after filtering)
+  std::optional<uint64_t> tail;      // the last N matching events
+};
+
+struct InspectResult {
+  uint64_t printed = 0;
+  std::optional<TornTail> torn_tail;
+};
+
+// Calls `fn` for each matching event in file order. A line that is not a
+// valid event stops the listing with an error naming its line and byte
+// (events before it have been delivered). Invariants are verify's job:
+// inspect shows traces that fail them, so a broken run can be examined.
+absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const InspectOptions& options,
+                                           const std::function<void(const EventView&)>& fn);
+
+// "#001 model.call run=<run_id> event=<event_id> payload=<payload as stored>"
+std::string FormatInspectLine(const EventView& event);
+
+}  // namespace traceframe
+
+#endif  // TRACEFRAME_INSPECT_H_

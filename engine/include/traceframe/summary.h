@@ -1,0 +1,52 @@
+// Run summaries: the counts and status of a trace, as `traceframe summary`
+// prints them. Summaries work on open traces and on the readable prefix of a
+// trace with a torn tail. Thread-safe.
+#ifndef TRACEFRAME_SUMMARY_H_
+#define TRACEFRAME_SUMMARY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "traceframe/trace_reader.h"
+
+namespace traceframe {
+
+struct TraceSummary {
+  std::string run_id;
+  std::string status;  // run.finished payload.status, "open", or "finished" without one
+  bool finished = false;
+  uint64_t events = 0;
+  uint64_t model_calls = 0;
+  uint64_t tool_calls = 0;
+  uint64_t tool_results = 0;
+  uint64_t tool_failures = 0;
+  uint64_t permission_decisions = 0;
+  uint64_t errors = 0;
+  int64_t first_ts_ms = 0;
+  int64_t last_ts_ms = 0;
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;
+  std::optional<int64_t> finished_ts_ms;  // ts of run.finished
+  std::optional<TornTail> torn_tail;
+  int64_t duration_ms() const { return last_ts_ms - first_ts_ms; }
+};
+
+// Reads the trace and checks it as an open trace (a failure is an error that
+// names the line and byte), then counts.
+absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path);
+
+// The 11-line text of the earlier tool (reference §4.4), plus a `torn_tail:`
+// line when the trace ends in a torn write. Ends with '\n'.
+std::string FormatSummaryText(const TraceSummary& summary);
+
+// The same facts as a JSON object (docs/format.md, "summary --json").
+std::string FormatSummaryJson(const TraceSummary& summary);
+
+// "950 ms", "1.50 s", "2m 5s", "1h 2m 5s".
+std::string HumanDuration(int64_t ms);
+
+}  // namespace traceframe
+
+#endif  // TRACEFRAME_SUMMARY_H_

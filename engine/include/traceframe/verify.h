@@ -1,0 +1,65 @@
+// Verifying a trace: every line is complete, strict JSON (RFC 8259, payload
+// included) and a valid event, and the run's invariants hold (docs/format.md).
+//
+// Verification streams over a memory-mapped file with bounded heap. Large
+// traces are split at line boundaries and checked on all cores; the verdict
+// and the reported first failure are the same as a sequential pass.
+// VerifyTrace is thread-safe.
+#ifndef TRACEFRAME_VERIFY_H_
+#define TRACEFRAME_VERIFY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "traceframe/trace_reader.h"
+
+namespace traceframe {
+
+struct VerifyOptions {
+  bool allow_open = false;  // a trace without a final run.finished is valid
+  bool strict = false;      // warnings are failures
+  int threads = 0;          // 0: all cores for large traces; 1: sequential
+  size_t max_issues = 20;   // how many errors and warnings to keep
+};
+
+// One finding, located in the file.
+struct VerifyIssue {
+  uint64_t line_number = 0;
+  uint64_t byte_offset = 0;
+  std::optional<uint64_t> seq;
+  std::string code;     // stable identifier, e.g. "seq_not_increasing", "seq_gap"
+  std::string message;  // e.g. "seq must increase strictly at seq 4"
+};
+
+struct VerifyReport {
+  std::string path;
+  bool valid = false;
+  bool open = true;  // the last event is not run.finished
+  uint64_t events = 0;
+  uint64_t lines = 0;
+  uint64_t bytes = 0;
+  std::string run_id;
+  // The first failure in file order (what the verdict rests on) and the
+  // other failures found, up to max_issues.
+  std::vector<VerifyIssue> errors;
+  std::vector<VerifyIssue> warnings;
+  uint64_t warning_count = 0;
+  uint64_t error_count = 0;
+  std::optional<TornTail> torn_tail;
+  // Duplicate event ids are checked over this many events (bounded memory).
+  uint64_t duplicate_check_events = 0;
+};
+
+// Errors only for I/O (missing file, unreadable); a bad trace is a report
+// with valid == false.
+absl::StatusOr<VerifyReport> VerifyTrace(const std::string& path, const VerifyOptions& options);
+
+// "seq must increase strictly at seq 4 (line 5, byte 812)".
+std::string DescribeIssue(const VerifyIssue& issue);
+
+}  // namespace traceframe
+
+#endif  // TRACEFRAME_VERIFY_H_

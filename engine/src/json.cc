@@ -1,0 +1,243 @@
+#include "traceframe/str_util.h"
+#include "traceframe/json.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "simdjson.h"
+
+namespace traceframe {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const unsigned char c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  size_t len;
+  uint32_t cp;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+      cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return len;
+}
+
+std::string SimdjsonReason(simdjson::error_code error) {
+  switch (error) {
+    case simdjson::UTF8_ERROR:
+      return "invalid UTF-8";
+    case simdjson::DEPTH_ERROR:
+      return "nesting deeper than 1024 levels";
+    case simdjson::CAPACITY:
+      return "document too large";
+    case simdjson::NUMBER_ERROR:
+      return "number out of range";
+    case simdjson::UNESCAPED_CHARS:
+      return "unescaped control character in string";
+    case simdjson::UNCLOSED_STRING:
+      return "unterminated string";
+    case simdjson::EMPTY:
+      return "empty input";
+    default:
+      return Cat("malformed JSON (", simdjson::error_message(error), ")");
+  }
+}
+
+}  // namespace
+
+void AppendJsonString(std::string* out, std::string_view value) {
+  out->push_back('"');
+  const bool valid_utf8 = simdjson::validate_utf8(value.data(), value.size());
+  size_t run_start = 0;
+  for (size_t i = 0; i < value.size();) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || valid_utf8)) {
+      ++i;
+      continue;
+    }
+    out->append(value.data() + run_start, i - run_start);
+    if (c >= 0x80) {  // only reached for invalid input
+      const size_t len = Utf8SequenceLength(value, i);
+      if (len == 0) {
+        out->append(kReplacement);
+        ++i;
+      } else {
+        out->append(value.data() + i, len);
+        i += len;
+      }
+      run_start = i;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default: {
+        const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out->append(esc, sizeof(esc));
+      }
+    }
+    ++i;
+    run_start = i;
+  }
+  out->append(value.data() + run_start, value.size() - run_start);
+  out->push_back('"');
+}
+
+std::string JsonString(std::string_view value) {
+  std::string out;
+  out.reserve(value.size() + 2);
+  AppendJsonString(&out, value);
+  return out;
+}
+
+std::string SanitizeUtf8(std::string_view value) {
+  if (simdjson::validate_utf8(value.data(), value.size())) return std::string(value);
+  std::string out;
+  out.reserve(value.size() + 8);
+  for (size_t i = 0; i < value.size();) {
+    const size_t len = Utf8SequenceLength(value, i);
+    if (len == 0) {
+      out.append(kReplacement);
+      ++i;
+    } else {
+      out.append(value.data() + i, len);
+      i += len;
+    }
+  }
+  return out;
+}
+
+std::string TruncateUtf8Chars(std::string_view text, size_t max_chars, bool* truncated) {
+  *truncated = false;
+  const bool valid = simdjson::validate_utf8(text.data(), text.size());
+  std::string out;
+  size_t chars = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (chars == max_chars) {
+      *truncated = true;
+      break;
+    }
+    size_t len = valid ? 0 : Utf8SequenceLength(text, i);
+    if (valid) {
+      const unsigned char c = static_cast<unsigned char>(text[i]);
+      len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
+    }
+    if (len == 0) {
+      out.append(kReplacement);
+      ++i;
+    } else {
+      out.append(text.data() + i, len);
+      i += len;
+    }
+    ++chars;
+  }
+  return out;
+}
+
+absl::Status ValidateJson(std::string_view text) {
+  return CanonicalizeJson(text).status();
+}
+
+absl::StatusOr<std::string> CanonicalizeJson(std::string_view text) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::dom::element element;
+  auto error = parser.parse(padded).get(element);
+  if (error) return absl::InvalidArgumentError(SimdjsonReason(error));
+  std::string out(text.size(), '\0');
+  size_t out_len = 0;
+  error = simdjson::minify(text.data(), text.size(), out.data(), out_len);
+  if (error) return absl::InvalidArgumentError(SimdjsonReason(error));
+  out.resize(out_len);
+  return out;
+}
+
+JsonObjectWriter::JsonObjectWriter(std::string* out) : out_(out) { out_->push_back('{'); }
+
+void JsonObjectWriter::Key(std::string_view key) {
+  if (!first_) out_->push_back(',');
+  first_ = false;
+  AppendJsonString(out_, key);
+  out_->push_back(':');
+}
+
+JsonObjectWriter& JsonObjectWriter::String(std::string_view key, std::string_view value) {
+  Key(key);
+  AppendJsonString(out_, value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Int(std::string_view key, int64_t value) {
+  Key(key);
+  Append(out_, value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Uint(std::string_view key, uint64_t value) {
+  Key(key);
+  Append(out_, value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Bool(std::string_view key, bool value) {
+  Key(key);
+  out_->append(value ? "true" : "false");
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Null(std::string_view key) {
+  Key(key);
+  out_->append("null");
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::Raw(std::string_view key, std::string_view json) {
+  Key(key);
+  out_->append(json);
+  return *this;
+}
+
+void JsonObjectWriter::Finish() { out_->push_back('}'); }
+
+}  // namespace traceframe

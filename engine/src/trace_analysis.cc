@@ -1,0 +1,422 @@
+#include "traceframe/str_util.h"
+#include "trace_analysis.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "event_parser.h"
+#include "scan_internal.h"
+
+namespace traceframe {
+namespace {
+
+// Ranks order the checks made on one event, as the earlier tool made them.
+enum Rank : int {
+  kRankFirstKind = 0,
+  kRankVersion = 1,
+  kRankRunId = 2,
+  kRankEventId = 3,
+  kRankFinishedNotLast = 4,
+  kRankSeq = 5,
+  kRankWarning = 6,
+  kRankNotClosed = 9,
+};
+
+constexpr uint64_t kParallelThreshold = 64ull << 20;   // below this, one thread
+constexpr uint64_t kMinChunk = 16ull << 20;
+constexpr uint64_t kDuplicateCheckCap = 1ull << 20;    // event ids remembered (16 MB)
+
+struct RankedIssue {
+  VerifyIssue issue;
+  int rank = 0;
+  bool parse_error = false;
+};
+
+struct EventRef {
+  uint64_t offset = 0;
+  uint64_t rel_line = 0;
+  uint64_t seq = 0;
+  int64_t ts_ms = 0;
+  EventKind kind = EventKind::kRunStarted;
+  std::string run_id;
+};
+
+struct IdRef {
+  uint64_t hash;
+  uint64_t offset;
+  uint64_t line;
+  bool operator<(const IdRef& o) const {
+    return hash != o.hash ? hash < o.hash : offset < o.offset;
+  }
+};
+
+struct ChunkResult {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  uint64_t lines = 0;
+  uint64_t events = 0;
+  std::optional<EventRef> first;
+  std::optional<EventRef> last;
+  std::optional<std::string> last_finished_status;
+  std::vector<RankedIssue> errors;
+  std::vector<RankedIssue> warnings;
+  uint64_t error_count = 0;
+  uint64_t warning_count = 0;
+  uint64_t kind_counts[kEventKindCount] = {};
+  uint64_t tool_failures = 0;
+  std::vector<IdRef> id_hashes;
+  std::optional<TornTail> torn;
+};
+
+class ChunkChecker {
+ public:
+  ChunkChecker(size_t max_issues, size_t id_cap, ChunkResult* out)
+      : max_issues_(max_issues), id_cap_(id_cap), out_(out) {}
+
+  void AddError(uint64_t offset, uint64_t rel_line, std::optional<uint64_t> seq, int rank,
+                std::string code, std::string message, bool parse_error = false) {
+    ++out_->error_count;
+    if (out_->errors.size() < max_issues_) {
+      out_->errors.push_back(RankedIssue{
+          VerifyIssue{rel_line, offset, seq, std::move(code), std::move(message)}, rank,
+          parse_error});
+    }
+  }
+  void AddWarning(uint64_t offset, uint64_t rel_line, uint64_t seq, std::string code,
+                  std::string message) {
+    ++out_->warning_count;
+    if (out_->warnings.size() < max_issues_) {
+      out_->warnings.push_back(RankedIssue{
+          VerifyIssue{rel_line, offset, seq, std::move(code), std::move(message)}, kRankWarning});
+    }
+  }
+
+  void OnEvent(const EventView& e) {
+    const uint64_t rel = e.line_number;
+    if (e.version != 1) {
+      AddError(e.byte_offset, rel, e.seq, kRankVersion, "unsupported_version",
+               Cat("unsupported event version ", e.version, " at seq ", e.seq));
+    }
+    if (out_->first && e.run_id != out_->first->run_id) {
+      AddError(e.byte_offset, rel, e.seq, kRankRunId, "mixed_run_id",
+               Cat("mixed run_id at seq ", e.seq));
+    }
+    if (StripWhitespace(e.event_id).empty()) {
+      AddError(e.byte_offset, rel, e.seq, kRankEventId, "empty_event_id",
+               Cat("empty event_id at seq ", e.seq));
+    }
+    if (out_->last) CheckPair(*out_->last, e, rel);
+    if (e.kind == EventKind::kRunFinished && !e.finished_status) {
+      AddWarning(e.byte_offset, rel, e.seq, "finished_without_status",
+                 Cat("run.finished at seq ", e.seq, " has no string status"));
+    }
+    ++out_->kind_counts[static_cast<int>(e.kind)];
+    if (e.kind == EventKind::kToolResult && e.tool_failed) ++out_->tool_failures;
+    if (out_->id_hashes.size() < id_cap_) {
+      out_->id_hashes.push_back(
+          IdRef{absl::Hash<std::string_view>{}(e.event_id), e.byte_offset, rel});
+    }
+    EventRef ref{e.byte_offset, rel, e.seq, e.ts_ms, e.kind, {}};
+    if (!out_->first) {
+      ref.run_id = std::string(e.run_id);
+      out_->first = ref;
+      ref.run_id.clear();
+    }
+    out_->last = std::move(ref);
+    if (e.kind == EventKind::kRunFinished) {
+      out_->last_finished_status =
+          e.finished_status ? std::optional<std::string>(std::string(*e.finished_status))
+                            : std::nullopt;
+    }
+    ++out_->events;
+  }
+
+  // Checks between two consecutive events (also across chunk seams).
+  void CheckPair(const EventRef& prev, const EventView& e, uint64_t rel) {
+    if (prev.kind == EventKind::kRunFinished) {
+      AddError(prev.offset, prev.rel_line, prev.seq, kRankFinishedNotLast, "finished_not_last",
+               "run.finished must be last");
+    }
+    if (e.seq <= prev.seq) {
+      AddError(e.byte_offset, rel, e.seq, kRankSeq, "seq_not_increasing",
+               Cat("seq must increase strictly at seq ", e.seq));
+    } else if (e.seq != prev.seq + 1) {
+      AddWarning(e.byte_offset, rel, e.seq, "seq_gap",
+                 Cat("seq gap: seq ", e.seq, " follows seq ", prev.seq));
+    }
+    if (e.ts_ms < prev.ts_ms) {
+      AddWarning(e.byte_offset, rel, e.seq, "ts_backwards",
+                 Cat("ts_ms goes backwards at seq ", e.seq, " (", e.ts_ms, " after ",
+                              prev.ts_ms, ")"));
+    }
+    if (e.kind == EventKind::kRunStarted) {
+      AddWarning(e.byte_offset, rel, e.seq, "second_run_started",
+                 Cat("a second run.started at seq ", e.seq));
+    }
+  }
+
+ private:
+  size_t max_issues_;
+  size_t id_cap_;
+  ChunkResult* out_;
+};
+
+void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, size_t id_cap) {
+  EventParser parser;
+  ChunkChecker checker(max_issues, id_cap, chunk);
+  TraceReader::ScanResult scan = ScanRange(
+      view, parser, chunk->begin, chunk->end, 1,
+      [&](const EventView& e) {
+        checker.OnEvent(e);
+        return true;
+      },
+      [&](const LineError& error) {
+        checker.AddError(error.byte_offset, error.line_number, std::nullopt, 0, "invalid_event",
+                         Cat("invalid trace event: ", error.reason), true);
+        return true;
+      });
+  chunk->lines = scan.lines;
+  chunk->torn = scan.torn;
+}
+
+// The seam checks a chunk could not make on its own first event.
+void CheckSeam(const EventRef& prev, const ChunkResult& chunk, const std::string& run_id,
+               const MappedView& view, ChunkChecker& checker, uint64_t line_base) {
+  const EventRef& first = *chunk.first;
+  // Re-parse the first event of the chunk to run the pair checks on it.
+  EventParser parser;
+  TraceReader::ScanResult ignored = ScanRange(
+      view, parser, first.offset, NextLineStart(view, first.offset), line_base + first.rel_line - 1,
+      [&](const EventView& e) {
+        if (e.run_id != run_id) {
+          checker.AddError(e.byte_offset, e.line_number, e.seq, kRankRunId, "mixed_run_id",
+                           Cat("mixed run_id at seq ", e.seq));
+        }
+        checker.CheckPair(prev, e, e.line_number);
+        return false;
+      },
+      [](const LineError&) { return false; });
+  (void)ignored;
+}
+
+bool IssueBefore(const RankedIssue& a, const RankedIssue& b) {
+  if (a.issue.byte_offset != b.issue.byte_offset) return a.issue.byte_offset < b.issue.byte_offset;
+  return a.rank < b.rank;
+}
+
+}  // namespace
+
+TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
+  TraceAnalysis analysis;
+  VerifyReport& report = analysis.report;
+  TraceSummary& summary = analysis.summary;
+  report.path = reader.path();
+  report.bytes = reader.size();
+  const MappedView view = ViewOf(reader);
+
+  // Split at line boundaries.
+  int threads = options.threads;
+  if (threads <= 0) {
+    threads = view.size < kParallelThreshold
+                  ? 1
+                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  size_t chunk_count = 1;
+  if (threads > 1) {
+    chunk_count = static_cast<size_t>(std::min<uint64_t>(
+        static_cast<uint64_t>(threads) * 4, std::max<uint64_t>(1, view.size / kMinChunk)));
+    chunk_count = std::max<size_t>(chunk_count, 1);
+  }
+  std::vector<ChunkResult> chunks(chunk_count);
+  uint64_t begin = 0;
+  for (size_t i = 0; i < chunk_count; ++i) {
+    chunks[i].begin = begin;
+    uint64_t end = i + 1 == chunk_count ? view.size
+                                        : NextLineStart(view, view.size / chunk_count * (i + 1));
+    end = std::max(end, begin);
+    chunks[i].end = end;
+    begin = end;
+  }
+  const size_t id_cap = kDuplicateCheckCap / chunk_count;
+  const size_t max_issues = std::max<size_t>(options.max_issues, 1);
+  if (chunk_count == 1) {
+    ScanChunk(view, &chunks[0], max_issues, id_cap);
+  } else {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        for (size_t i = next++; i < chunk_count; i = next++) {
+          ScanChunk(view, &chunks[i], max_issues, id_cap);
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+  }
+
+  // Stitch the chunks in file order.
+  std::vector<RankedIssue> errors;
+  std::vector<RankedIssue> warnings;
+  ChunkResult seam;  // collects seam issues with absolute line numbers
+  ChunkChecker seam_checker(max_issues, 0, &seam);
+  std::optional<EventRef> prev;
+  uint64_t line_base = 1;
+  std::string run_id;
+  std::optional<std::string> finished_status;
+  for (ChunkResult& chunk : chunks) {
+    for (RankedIssue& issue : chunk.errors) issue.issue.line_number += line_base - 1;
+    for (RankedIssue& issue : chunk.warnings) issue.issue.line_number += line_base - 1;
+    for (IdRef& id : chunk.id_hashes) id.line += line_base - 1;
+    if (chunk.first) {
+      chunk.first->rel_line += line_base - 1;
+      chunk.last->rel_line += line_base - 1;
+      if (!prev) {
+        run_id = chunk.first->run_id;
+        summary.first_ts_ms = chunk.first->ts_ms;
+        summary.first_seq = chunk.first->seq;
+        if (chunk.first->kind != EventKind::kRunStarted) {
+          seam_checker.AddError(chunk.first->offset, chunk.first->rel_line, chunk.first->seq,
+                                kRankFirstKind, "first_not_run_started",
+                                "first event must be run.started");
+        }
+        if (run_id.empty() || StripWhitespace(run_id).empty()) {
+          seam_checker.AddWarning(chunk.first->offset, chunk.first->rel_line, chunk.first->seq,
+                                  "empty_run_id", "the run_id is empty");
+        }
+      } else {
+        CheckSeam(*prev, chunk, run_id, view, seam_checker, line_base);
+      }
+      prev = *chunk.last;
+      finished_status = chunk.last_finished_status;
+    }
+    std::move(chunk.errors.begin(), chunk.errors.end(), std::back_inserter(errors));
+    std::move(chunk.warnings.begin(), chunk.warnings.end(), std::back_inserter(warnings));
+    report.error_count += chunk.error_count;
+    report.warning_count += chunk.warning_count;
+    report.events += chunk.events;
+    report.lines += chunk.lines;
+    for (int k = 0; k < kEventKindCount; ++k) {
+      summary.events += chunk.kind_counts[k];
+    }
+    summary.model_calls += chunk.kind_counts[static_cast<int>(EventKind::kModelCall)];
+    summary.tool_calls += chunk.kind_counts[static_cast<int>(EventKind::kToolCall)];
+    summary.tool_results += chunk.kind_counts[static_cast<int>(EventKind::kToolResult)];
+    summary.permission_decisions +=
+        chunk.kind_counts[static_cast<int>(EventKind::kPermissionDecision)];
+    summary.errors += chunk.kind_counts[static_cast<int>(EventKind::kError)];
+    summary.tool_failures += chunk.tool_failures;
+    if (chunk.torn) {
+      report.torn_tail = chunk.torn;
+      report.torn_tail->line_number += line_base - 1;
+    }
+    line_base += chunk.lines;
+  }
+
+  // Duplicate event ids: sort the remembered hashes, confirm equal ones.
+  std::vector<IdRef> ids;
+  for (ChunkResult& chunk : chunks) {
+    report.duplicate_check_events += chunk.id_hashes.size();
+    ids.insert(ids.end(), chunk.id_hashes.begin(), chunk.id_hashes.end());
+    std::vector<IdRef>().swap(chunk.id_hashes);
+  }
+  std::sort(ids.begin(), ids.end());
+  EventParser id_parser;
+  auto event_id_at = [&](const IdRef& ref, std::string* id, uint64_t* seq) {
+    ScanRange(view, id_parser, ref.offset, NextLineStart(view, ref.offset), ref.line,
+              [&](const EventView& e) {
+                *id = std::string(e.event_id);
+                *seq = e.seq;
+                return false;
+              },
+              [](const LineError&) { return false; });
+  };
+  for (size_t i = 1; i < ids.size(); ++i) {
+    if (ids[i].hash != ids[i - 1].hash) continue;
+    std::string first_id, id;
+    uint64_t first_seq = 0, seq = 0;
+    event_id_at(ids[i - 1], &first_id, &first_seq);
+    event_id_at(ids[i], &id, &seq);
+    if (id == first_id) {
+      seam_checker.AddWarning(ids[i].offset, ids[i].line, seq, "duplicate_event_id",
+                              Cat("duplicate event_id ", id, " at seq ", seq,
+                                           " (first used at seq ", first_seq, ")"));
+    }
+  }
+  std::vector<IdRef>().swap(ids);
+
+  report.error_count += seam.error_count;
+  report.warning_count += seam.warning_count;
+  std::move(seam.errors.begin(), seam.errors.end(), std::back_inserter(errors));
+  std::move(seam.warnings.begin(), seam.warnings.end(), std::back_inserter(warnings));
+
+  if (prev) {
+    summary.run_id = run_id;
+    summary.last_ts_ms = prev->ts_ms;
+    summary.last_seq = prev->seq;
+    summary.finished = prev->kind == EventKind::kRunFinished;
+    if (summary.finished) {
+      summary.finished_ts_ms = prev->ts_ms;
+      summary.status = finished_status ? *finished_status : "finished";
+    } else {
+      summary.status = "open";
+    }
+  }
+  report.run_id = run_id;
+  report.open = !summary.finished;
+  summary.torn_tail = report.torn_tail;
+
+  if (!prev && errors.empty()) {
+    RankedIssue empty;
+    empty.issue.code = "empty";
+    empty.issue.message = "trace is empty";
+    errors.push_back(std::move(empty));
+    ++report.error_count;
+  } else if (prev && !summary.finished && !options.allow_open) {
+    RankedIssue not_closed;
+    not_closed.issue = VerifyIssue{prev->rel_line, prev->offset, prev->seq, "not_finished",
+                                   "last event must be run.finished"};
+    not_closed.rank = kRankNotClosed;
+    errors.push_back(std::move(not_closed));
+    ++report.error_count;
+  }
+  if (report.torn_tail) {
+    RankedIssue torn;
+    torn.issue = VerifyIssue{report.torn_tail->line_number, report.torn_tail->offset, std::nullopt,
+                             "torn_tail",
+                             Cat("the trace ends in a torn line (",
+                                          report.torn_tail->length,
+                                          " bytes without a newline that are not a complete "
+                                          "event); run `traceframe repair --file ",
+                                          report.path, "` to move them aside")};
+    torn.rank = kRankNotClosed + 1;
+    errors.push_back(std::move(torn));
+    ++report.error_count;
+  }
+  if (options.strict) {
+    for (RankedIssue& w : warnings) errors.push_back(w);
+    report.error_count += report.warning_count;
+  }
+  // Like the earlier tool, a line that is not an event is reported before any
+  // invariant (it read the whole file first).
+  std::stable_sort(errors.begin(), errors.end(), [](const RankedIssue& a, const RankedIssue& b) {
+    if (a.parse_error != b.parse_error) return a.parse_error;
+    return IssueBefore(a, b);
+  });
+  std::stable_sort(warnings.begin(), warnings.end(), IssueBefore);
+  for (size_t i = 0; i < errors.size() && i < max_issues; ++i) {
+    report.errors.push_back(std::move(errors[i].issue));
+  }
+  for (size_t i = 0; i < warnings.size() && i < max_issues; ++i) {
+    report.warnings.push_back(std::move(warnings[i].issue));
+  }
+  report.valid = report.errors.empty();
+  return analysis;
+}
+
+}  // namespace traceframe

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour of traceframe into build/<flavour>.
+#   scripts/build.sh [release|asan|tsan|coverage|fuzz] [extra cmake args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flavour="${1:-release}"; shift || true
+jobs="${TRACEFRAME_JOBS:-$(nproc)}"
+args=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+case "$flavour" in
+  release)  ;;
+  asan)     args+=(-DTRACEFRAME_SANITIZE=address,undefined -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1) ;;
+  tsan)     args+=(-DTRACEFRAME_SANITIZE=thread -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1) ;;
+  coverage) args+=(-DTRACEFRAME_COVERAGE=ON -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug) ;;
+  fuzz)     args+=(-DTRACEFRAME_BUILD_FUZZ=ON -DTRACEFRAME_BUILD_TESTS=OFF -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_CXX_COMPILER=clang++ -DTRACEFRAME_STATIC_ABSL=OFF) ;;
+  *) echo "unknown flavour: $flavour" >&2; exit 2 ;;
+esac
+cmake -S . -B "build/$flavour" "${args[@]}" "$@" >/dev/null
+cmake --build "build/$flavour" -j "$jobs"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything traceframe needs to build and test, from Debian's packages.
+# Safe to re-run: packages already present are skipped quickly.
+set -euo pipefail
+PKGS=(cmake ninja-build g++ clang clang-format libclang-rt-14-dev llvm
+      libabsl-dev libsimdjson-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+      gcovr git jq python3)
+if [ "${TRACEFRAME_WITH_BROWSER:-0}" = 1 ]; then PKGS+=(chromium); fi
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo "traceframe: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
