@@ -16,5 +16,13 @@ stage "build (warnings as errors) + unit and CLI tests"
 bash scripts/build.sh release
 ctest --test-dir build/release --output-on-failure -j "$TRACEFRAME_JOBS"
 
+stage "shell smokes"
+export TRACEFRAME_BIN="$PWD/build/release/cli/traceframe"
+for smoke in scripts/*-smoke.sh; do
+  [ -e "$smoke" ] || continue
+  echo "-- $smoke"
+  bash "$smoke"
+done
+
 echo
 echo "traceframe test gate: ok"
