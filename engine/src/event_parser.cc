@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "event_parser.h"
+#include "traceframe/str_util.h"
 
 #include <cstring>
 
@@ -98,8 +98,8 @@ LineParseError EventParser::Parse(std::string_view line, bool padded, EventView*
   simdjson::dom::element root;
   simdjson::error_code error;
   if (padded) {
-    error = parser_.parse(reinterpret_cast<const uint8_t*>(line.data()), line.size(), false)
-                .get(root);
+    error =
+        parser_.parse(reinterpret_cast<const uint8_t*>(line.data()), line.size(), false).get(root);
   } else {
     scratch_.assign(line.data(), line.size());
     scratch_.append(simdjson::SIMDJSON_PADDING, '\0');
