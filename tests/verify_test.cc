@@ -120,6 +120,32 @@ TEST(VerifyTest, AcceptsCrlfBlankLinesAndBom) {
   EXPECT_EQ(r.events, 2u);
 }
 
+TEST(VerifyTest, InvalidUtf8AndNulBytesAreLocatedErrors) {
+  const std::string first = Lines({kStarted});
+  VerifyReport utf8 =
+      Verify(first + EventLine("r", "e1", "error", 1, 1, "{\"m\":\"\xFF\xFE\"}") + "\n",
+             {.allow_open = true});
+  ASSERT_FALSE(utf8.valid);
+  EXPECT_EQ(utf8.errors.front().line_number, 2u);
+  EXPECT_NE(utf8.errors.front().message.find("invalid UTF-8"), std::string::npos);
+  VerifyReport nul = Verify(first + std::string("{\"a\0\":1}\n", 10), {.allow_open = true});
+  ASSERT_FALSE(nul.valid);
+  EXPECT_EQ(nul.errors.front().byte_offset, first.size());
+}
+
+TEST(VerifyTest, HugePayloadAndDeepNesting) {
+  const std::string big = "{\"out\":\"" + std::string(50 << 20, 'y') + "\"}";
+  VerifyReport r = Verify(Lines({kStarted, EventLine("r", "e1", "tool.result", 1, 1, big)}),
+                          {.allow_open = true});
+  EXPECT_TRUE(r.valid);
+  std::string deep(200000, '[');
+  deep += std::string(200000, ']');
+  VerifyReport d =
+      Verify(Lines({kStarted, EventLine("r", "e1", "error", 1, 1, deep)}), {.allow_open = true});
+  ASSERT_FALSE(d.valid);
+  EXPECT_NE(d.errors.front().message.find("nesting"), std::string::npos);
+}
+
 TEST(VerifyTest, TornTailFailsWithItsOffset) {
   const std::string good = Lines({kStarted});
   VerifyReport r = Verify(good + "{\"version\":1,\"run_id\":\"torn\",\"ev", {.allow_open = true});
