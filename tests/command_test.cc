@@ -302,6 +302,15 @@ TEST(RunCommandTest, DoesNotWaitForBackgroundProcessesHoldingThePipes) {
   kill(bg, SIGKILL);
 }
 
+TEST(RunCommandTest, StopsAtExitEvenWhenABackgroundProcessKeepsWriting) {
+  // `yes` keeps the stdout pipe full forever; we take what was there at the
+  // child's exit and close the pipe, which ends `yes` with SIGPIPE.
+  absl::StatusOr<CommandOutcome> o = RunCommand({"sh", "-c", "yes & echo started"}, Quiet());
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->exit_code, 0);
+  EXPECT_GT(o->stdout_bytes, 0u);
+}
+
 TEST(RunCommandTest, ForwardsATerminationSignalToTheChild) {
   CommandOptions options = Quiet();
   options.on_spawned = [](pid_t) { kill(getpid(), SIGTERM); };

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -282,11 +284,12 @@ absl::StatusOr<CommandOutcome> RunCommandWith(const std::vector<std::string>& ar
 
   std::unique_ptr<char[]> buffer(new char[kReadChunk]);
   bool saw_epipe = false;
-  // Reads what is available from `s` (at most `max_reads` chunks), forwards
-  // it and counts it; closes the stream at EOF.
-  auto pump = [&](Stream& s, int max_reads) {
-    for (int i = 0; s.open && i < max_reads; ++i) {
-      const ssize_t n = ::read(s.read_fd.get(), buffer.get(), kReadChunk);
+  // Reads what is available from `s` (at most `max_reads` chunks and
+  // `max_bytes` bytes), forwards it and counts it; closes the stream at EOF.
+  auto pump = [&](Stream& s, int max_reads, size_t max_bytes) {
+    for (int i = 0; s.open && i < max_reads && max_bytes > 0; ++i) {
+      const ssize_t n =
+          ::read(s.read_fd.get(), buffer.get(), max_bytes < kReadChunk ? max_bytes : kReadChunk);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -297,6 +300,7 @@ absl::StatusOr<CommandOutcome> RunCommandWith(const std::vector<std::string>& ar
         return;
       }
       const size_t len = static_cast<size_t>(n);
+      max_bytes -= len;
       s.preview.Add(std::string_view(buffer.get(), len));
       if (s.forward_fd >= 0) {
         const int err = WriteFully(s.forward_fd, buffer.get(), len, handle_signals);
@@ -317,10 +321,19 @@ absl::StatusOr<CommandOutcome> RunCommandWith(const std::vector<std::string>& ar
   for (;;) {
     if (!pidfd.valid()) reap();
     if (exited) {
-      // Everything the child wrote is in the pipes by now. Take it, but do
-      // not wait for EOF: a background process it left behind may hold the
-      // pipes open indefinitely.
-      for (Stream& s : streams) pump(s, INT32_MAX);
+      // Everything the child wrote is in the pipes by now: take exactly
+      // that. Waiting for EOF (or for the pipe to run dry) could take
+      // forever when a background process it left behind holds the pipes
+      // open and keeps writing.
+      for (Stream& s : streams) {
+        int available = 0;
+        if (!s.open) continue;
+        if (::ioctl(s.read_fd.get(), FIONREAD, &available) == 0) {
+          pump(s, INT32_MAX, static_cast<size_t>(available));
+        } else {
+          pump(s, kReadsPerWakeup, SIZE_MAX);  // cannot happen on a pipe
+        }
+      }
       break;
     }
     struct pollfd fds[4];
@@ -351,7 +364,7 @@ absl::StatusOr<CommandOutcome> RunCommandWith(const std::vector<std::string>& ar
     }
     if (signal_index >= 0 && fds[signal_index].revents != 0) handle_signals();
     for (int i = 0; i < 2; ++i) {
-      if (index[i] >= 0 && fds[index[i]].revents != 0) pump(streams[i], kReadsPerWakeup);
+      if (index[i] >= 0 && fds[index[i]].revents != 0) pump(streams[i], kReadsPerWakeup, SIZE_MAX);
     }
     if (pid_index >= 0 && fds[pid_index].revents != 0) reap();
   }
