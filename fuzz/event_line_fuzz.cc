@@ -60,7 +60,8 @@ struct Expected {
 bool SchemaOk(element root, Expected* x) {
   if (root.type() != element_type::OBJECT) return false;
   int version = 0, run_id = 0, event_id = 0, kind = 0, ts = 0, seq = 0, payload = 0;
-  for (auto field : root.get_object().value_unsafe()) {
+  const simdjson::dom::object object = root.get_object().value_unsafe();
+  for (auto field : object) {
     const std::string_view key = field.key;
     const element v = field.value;
     if (key == "version") {

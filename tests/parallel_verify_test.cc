@@ -126,7 +126,7 @@ TEST(ParallelVerifyTest, DuplicateCheckBeyondItsMemoryCapIsDeterministic) {
   TempDir dir;
   const std::string path = dir.File("big.traceframe");
   std::string text = EventLine("r", "id-0", "run.started", 1, 0, "0") + "\n";
-  constexpr int kEvents = 540000;
+  constexpr int kEvents = 300000;
   for (int i = 1; i < kEvents; ++i) {
     // Every 1000th event repeats an earlier id.
     const int id = i % 1000 == 0 ? i - 500 : i;
@@ -139,9 +139,9 @@ TEST(ParallelVerifyTest, DuplicateCheckBeyondItsMemoryCapIsDeterministic) {
   auto sequential = VerifyTrace(path, options);
   ASSERT_TRUE(sequential.ok());
   EXPECT_LT(sequential->duplicate_check_events, static_cast<uint64_t>(kEvents));
-  EXPECT_GT(sequential->duplicate_check_events, 100000u);
+  EXPECT_GT(sequential->duplicate_check_events, 50000u);
   EXPECT_GT(sequential->warning_count, 0u) << "about half the duplicates are sampled";
-  EXPECT_LT(sequential->warning_count, 540u);
+  EXPECT_LT(sequential->warning_count, 300u);
   for (int threads : {2, 3}) {
     options.threads = threads;
     options.min_chunk_bytes = 1 << 20;

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "traceframe/event.h"
+#include "traceframe/str_util.h"
 
 #include <array>
 #include <chrono>
@@ -13,27 +13,49 @@ namespace traceframe {
 namespace {
 
 constexpr std::array<std::string_view, kEventKindCount> kKindNames = {
-    "run.started", "model.call", "tool.call",   "tool.result",
-    "permission.decision", "error", "run.finished"};
+    "run.started",         "model.call", "tool.call",   "tool.result",
+    "permission.decision", "error",      "run.finished"};
 
 }  // namespace
 
 std::string_view EventKindName(EventKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
 
 std::optional<EventKind> ParseEventKind(std::string_view name) {
-  for (size_t i = 0; i < kKindNames.size(); ++i) {
-    if (kKindNames[i] == name) return static_cast<EventKind>(i);
+  // Called for every line verify reads: one comparison, picked by length.
+  EventKind kind;
+  switch (name.size()) {
+    case 5:
+      kind = EventKind::kError;
+      break;
+    case 9:
+      kind = EventKind::kToolCall;
+      break;
+    case 10:
+      kind = EventKind::kModelCall;
+      break;
+    case 11:
+      kind = name[0] == 't' ? EventKind::kToolResult : EventKind::kRunStarted;
+      break;
+    case 12:
+      kind = EventKind::kRunFinished;
+      break;
+    case 19:
+      kind = EventKind::kPermissionDecision;
+      break;
+    default:
+      return std::nullopt;
   }
-  return std::nullopt;
+  if (name != kKindNames[static_cast<size_t>(kind)]) return std::nullopt;
+  return kind;
 }
 
 absl::StatusOr<EventKind> ParseEventKindOrError(std::string_view name) {
   auto kind = ParseEventKind(name);
   if (!kind) {
-    return absl::InvalidArgumentError(Cat(
-        "unknown event kind: ", name,
-        " (expected one of run.started, model.call, tool.call, tool.result, "
-        "permission.decision, error, run.finished)"));
+    return absl::InvalidArgumentError(
+        Cat("unknown event kind: ", name,
+            " (expected one of run.started, model.call, tool.call, tool.result, "
+            "permission.decision, error, run.finished)"));
   }
   return *kind;
 }
@@ -45,7 +67,7 @@ void AppendEventLine(std::string* out, const Event& event) {
   out->append(",\"event_id\":");
   AppendJsonString(out, event.event_id);
   Append(out, ",\"kind\":\"", EventKindName(event.kind), "\",\"ts_ms\":", event.ts_ms,
-                  ",\"seq\":", event.seq, ",\"payload\":");
+         ",\"seq\":", event.seq, ",\"payload\":");
   out->append(event.payload_json);
   out->append("}\n");
 }

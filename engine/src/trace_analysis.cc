@@ -40,9 +40,9 @@ enum Rank : int {
 
 constexpr uint64_t kParallelThreshold = 64ull << 20;  // below this, one thread
 constexpr uint64_t kMinChunk = 16ull << 20;
-// Event ids remembered for the duplicate check (24 bytes each; at most
-// threads + 1 sets of this size exist at once).
-constexpr size_t kDuplicateCheckCap = 512u << 10;
+// Event ids remembered for the duplicate check: 24 bytes each, 6 MB per set;
+// at most threads + 1 sets exist at once (the merged one reserves twice).
+constexpr size_t kDuplicateCheckCap = 256u << 10;
 
 struct RankedIssue {
   VerifyIssue issue;
@@ -114,25 +114,34 @@ class IdSampler {
     }
   }
 
-  // Merges a finished chunk's ids (chunk-relative lines made absolute later).
+  // Merges a finished chunk's ids (chunk-relative lines made absolute
+  // later). The sort happens here, on the chunk's thread; the merged set
+  // stays sorted (filtering keeps the order).
   void Merge(std::vector<IdRef>* ids, uint64_t threshold) {
+    Fit(ids, &threshold);
+    std::sort(ids->begin(), ids->end());
     std::lock_guard<std::mutex> lock(mu_);
     uint64_t t = std::min(threshold, threshold_.load());
     Filter(&pool_, t);
     Filter(ids, t);
+    if (pool_.capacity() < pool_.size() + ids->size()) {
+      pool_.reserve(std::min(2 * cap_ + 1, 2 * (pool_.size() + ids->size())));
+    }
+    const size_t middle = pool_.size();
     pool_.insert(pool_.end(), ids->begin(), ids->end());
     std::vector<IdRef>().swap(*ids);
+    std::inplace_merge(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(middle),
+                       pool_.end());
     Fit(&pool_, &t);
     threshold_.store(t);
   }
 
-  // The final, sorted set.
+  // The final set, sorted by (hash, offset).
   std::vector<IdRef> Take() {
     std::vector<IdRef> out;
     out.swap(pool_);
     uint64_t t = threshold_.load();
     Fit(&out, &t);
-    std::sort(out.begin(), out.end());
     return out;
   }
 
@@ -283,6 +292,12 @@ void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, Id
                const std::string* expected_run_id = nullptr) {
   EventParser parser;
   ChunkChecker checker(max_issues, sampler, chunk, expected_run_id);
+  // Sized once: an event line is at least ~80 bytes, and the set is cut
+  // back (threshold halved) as soon as it exceeds the cap.
+  if (sampler != nullptr) {
+    chunk->id_hashes.reserve(
+        std::min<uint64_t>(kDuplicateCheckCap + 1, (chunk->end - chunk->begin) / 64 + 16));
+  }
   TraceReader::ScanResult scan = ScanRange(
       view, parser, chunk->begin, chunk->end, 1,
       [&](const EventView& e) {
