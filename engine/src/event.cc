@@ -21,10 +21,32 @@ constexpr std::array<std::string_view, kEventKindCount> kKindNames = {
 std::string_view EventKindName(EventKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
 
 std::optional<EventKind> ParseEventKind(std::string_view name) {
-  for (size_t i = 0; i < kKindNames.size(); ++i) {
-    if (kKindNames[i] == name) return static_cast<EventKind>(i);
+  // Called for every line verify reads: one comparison, picked by length.
+  EventKind kind;
+  switch (name.size()) {
+    case 5:
+      kind = EventKind::kError;
+      break;
+    case 9:
+      kind = EventKind::kToolCall;
+      break;
+    case 10:
+      kind = EventKind::kModelCall;
+      break;
+    case 11:
+      kind = name[0] == 't' ? EventKind::kToolResult : EventKind::kRunStarted;
+      break;
+    case 12:
+      kind = EventKind::kRunFinished;
+      break;
+    case 19:
+      kind = EventKind::kPermissionDecision;
+      break;
+    default:
+      return std::nullopt;
   }
-  return std::nullopt;
+  if (name != kKindNames[static_cast<size_t>(kind)]) return std::nullopt;
+  return kind;
 }
 
 absl::StatusOr<EventKind> ParseEventKindOrError(std::string_view name) {
