@@ -127,9 +127,10 @@ absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
   }
 
   std::string previous;
+  std::string base_run_id = run_id;  // continuations are "<base>-2", "<base>-3", ...
   for (int n = 1; n <= kMaxContinuations; ++n) {
     const std::string target = n == 1 ? path : ContinuationPath(path, n);
-    const std::string target_run_id = n == 1 ? run_id : Cat(run_id, "-", n);
+    const std::string target_run_id = n == 1 ? run_id : Cat(base_run_id, "-", n);
     absl::StatusOr<AppendResult> appended;
     if (Exists(target)) {
       appended = AppendEvents(target, mapping->events, options.write);
@@ -151,6 +152,15 @@ absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
         // The session was resumed after its trace was finished: continue it
         // in the next trace; nothing is dropped.
         previous = BaseName(target);
+        if (n == 1) {
+          // Continue the finished trace's own run id (it may differ from the
+          // derived one when --file names an existing trace).
+          UniqueFd fd(::open(target.c_str(), O_RDONLY | O_CLOEXEC));
+          if (fd.valid()) {
+            absl::StatusOr<TailState> tail = ReadTailState(fd.get(), target);
+            if (tail.ok() && !tail->run_id.empty()) base_run_id = SafeRunId(tail->run_id);
+          }
+        }
         continue;
       }
       return appended.status();

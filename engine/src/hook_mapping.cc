@@ -533,6 +533,11 @@ std::string SafeRunId(std::string_view raw) {
     out.erase(0, 1);
     altered = true;
   }
+  // Nor a trailing '.', which would put ".." before the extension.
+  if (!out.empty() && out.back() == '.') {
+    out.back() = '_';
+    altered = true;
+  }
   if (out.empty()) {
     out = "run";
     altered = true;
