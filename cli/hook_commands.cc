@@ -117,9 +117,9 @@ int PolicyCheck(const std::string& file, bool json) {
     return kExitOk;
   }
   std::fflush(stdout);
-  std::string text = FormatBlock(
-      "policy-check",
-      {{"file", file}, {"result", Cat(report->violations.size(), " violation(s)")}});
+  std::string text =
+      FormatBlock("policy-check",
+                  {{"file", file}, {"result", Cat(report->violations.size(), " violation(s)")}});
   for (const PolicyViolation& v : report->violations) Append(&text, "  - ", v.message, "\n");
   WriteStderr(text);
   return kExitFailed;
@@ -186,8 +186,9 @@ void Install(CLI::App& app, Action& action) {
   // ---- policy-check
   {
     auto* cmd = app.add_subcommand(
-        "policy-check", "Check a trace's permission evidence: unresolved denies, sensitive calls "
-                        "without an allow (open traces are checked too)");
+        "policy-check",
+        "Check a trace's permission evidence: unresolved denies, sensitive calls "
+        "without an allow (open traces are checked too)");
     auto file = std::make_shared<std::string>();
     auto allow_open = std::make_shared<bool>(false);
     auto json = std::make_shared<bool>(false);

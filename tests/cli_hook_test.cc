@@ -22,10 +22,10 @@
 namespace traceframe {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::CliResult;
 using testing::FileExists;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::ReadFileOrDie;
 using testing::RunCli;
 using testing::SplitLines;
@@ -100,9 +100,9 @@ TEST(CliHook, HK2SourceLabel) {
 
 TEST(CliHook, HK3PermissionAndErrorPayloads) {
   TempDir dir;
-  CliResult r = Ingest({"--dir", "runs", "--run-id", "r"},
-                       R"({"decision":"deny","capability":"git.push:main","reason":"blocked"})",
-                       dir.path());
+  CliResult r =
+      Ingest({"--dir", "runs", "--run-id", "r"},
+             R"({"decision":"deny","capability":"git.push:main","reason":"blocked"})", dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("permission.decision#1"));
   r = Ingest({"--dir", "runs", "--run-id", "r"},
@@ -222,10 +222,11 @@ TEST(CliHook, HK10InstallSourceAndFile) {
 
 TEST(CliHook, HK11DirDerivesRunIdFromSession) {
   TempDir dir;
-  CliResult r = Ingest({"--dir", "runs"},
-                       R"({"hook_event_name":"PreToolUse","session_id":"sess-A","tool_name":"Bash",)"
-                       R"("tool_input":{"command":"ls -la"}})",
-                       dir.path());
+  CliResult r =
+      Ingest({"--dir", "runs"},
+             R"({"hook_event_name":"PreToolUse","session_id":"sess-A","tool_name":"Bash",)"
+             R"("tool_input":{"command":"ls -la"}})",
+             dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string trace = ReadFileOrDie(dir.File("runs/run-sess-A.traceframe"));
   EXPECT_THAT(trace, HasSubstr(R"("run_id":"run-sess-A")"));
@@ -244,9 +245,9 @@ TEST(CliHook, HK12SessionsGetTheirOwnTraces) {
   EXPECT_THAT(r.err, HasSubstr("tool.result#2"));
   EXPECT_EQ(ListDir(dir.File("runs")),
             (std::vector<std::string>{"run-A.traceframe", "run-B.traceframe"}));
-  EXPECT_EQ(RunCli({"verify", "--allow-open", "--file", "runs/run-A.traceframe"}, dir.path())
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      RunCli({"verify", "--allow-open", "--file", "runs/run-A.traceframe"}, dir.path()).exit_code,
+      0);
   EXPECT_EQ(SplitLines(ReadFileOrDie(dir.File("runs/run-A.traceframe"))).size(), 3u);
 }
 
@@ -331,11 +332,11 @@ TEST(CliHook, HK16WiredCommandRunsAsTheHostWould) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("tool.call#1"));
-  EXPECT_EQ(RunCli({"verify", "--allow-open", "--file",
-                    ".traceframe/runs/run-wired-session.traceframe"},
-                   dir.path())
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      RunCli({"verify", "--allow-open", "--file", ".traceframe/runs/run-wired-session.traceframe"},
+             dir.path())
+          .exit_code,
+      0);
 }
 
 TEST(CliHook, HK17RealisticClaudeCodePair) {
@@ -352,12 +353,13 @@ TEST(CliHook, HK17RealisticClaudeCodePair) {
                        dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("tool.call#1"));
-  r = Ingest({"--dir", "runs"},
-             "{" + common +
-                 R"("hook_event_name":"PostToolUse","tool_name":"Bash",)"
-                 R"("tool_input":{"command":"cargo test"},"tool_response":{"stdout":"test result: ok. 3 passed",)"
-                 R"("stderr":"","interrupted":false,"isImage":false,"exit_code":0}})",
-             dir.path());
+  r = Ingest(
+      {"--dir", "runs"},
+      "{" + common +
+          R"("hook_event_name":"PostToolUse","tool_name":"Bash",)"
+          R"("tool_input":{"command":"cargo test"},"tool_response":{"stdout":"test result: ok. 3 passed",)"
+          R"("stderr":"","interrupted":false,"isImage":false,"exit_code":0}})",
+      dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("tool.result#2"));
   const std::string path = "runs/run-" + session + ".traceframe";
@@ -424,11 +426,11 @@ TEST(CliHook, QuietSaysNothing) {
 
 TEST(CliHook, DecisionAndCallInOneLockedWrite) {
   TempDir dir;
-  CliResult r = Ingest(
-      {"--dir", "runs"},
-      R"({"hook_event_name":"PreToolUse","session_id":"d","tool_name":"Bash",)"
-      R"("tool_input":{"command":"git push origin main"},"permissionDecision":"allow"})",
-      dir.path());
+  CliResult r =
+      Ingest({"--dir", "runs"},
+             R"({"hook_event_name":"PreToolUse","session_id":"d","tool_name":"Bash",)"
+             R"("tool_input":{"command":"git push origin main"},"permissionDecision":"allow"})",
+             dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "permission.decision#1, tool.call#2 -> runs/run-d.traceframe\n");
   const std::vector<std::string> lines =
@@ -449,10 +451,20 @@ TEST(CliHook, DecisionAndCallInOneLockedWrite) {
 TEST(CliHook, HostileSessionIdsNeverWriteOutsideDir) {
   TempDir dir;
   ASSERT_EQ(mkdir(dir.File("work").c_str(), 0755), 0);
-  const std::vector<std::string> ids = {
-      "x/../../escaped", "../../../../tmp/pwned", "/etc/passwd", "a\\u0000b", "\\u0000",
-      std::string(5000, 'L'), "\\u001b[31mred\\n\\r\\t", "..", ".", "", "   ", "a/b/c",
-      "\\u00e9t\\u00e9/\\u2028", "con:aux|<>*?\\\""};
+  const std::vector<std::string> ids = {"x/../../escaped",
+                                        "../../../../tmp/pwned",
+                                        "/etc/passwd",
+                                        "a\\u0000b",
+                                        "\\u0000",
+                                        std::string(5000, 'L'),
+                                        "\\u001b[31mred\\n\\r\\t",
+                                        "..",
+                                        ".",
+                                        "",
+                                        "   ",
+                                        "a/b/c",
+                                        "\\u00e9t\\u00e9/\\u2028",
+                                        "con:aux|<>*?\\\""};
   std::set<std::string> expected_files;
   for (const std::string& id : ids) {
     const std::string payload = R"({"hook_event_name":"PreToolUse","tool_name":"Bash",)"
@@ -478,18 +490,16 @@ TEST(CliHook, HostileSessionIdsNeverWriteOutsideDir) {
     EXPECT_THAT(name, ::testing::MatchesRegex("[-A-Za-z0-9_.]+\\.traceframe"));
     EXPECT_LE(name.size(), kRunIdMaxBytes + 11);
     EXPECT_EQ(name.find(".."), std::string::npos);
-    EXPECT_EQ(RunCli({"verify", "--allow-open", "--file", "work/runs/" + name}, dir.path())
-                  .exit_code,
-              0)
+    EXPECT_EQ(
+        RunCli({"verify", "--allow-open", "--file", "work/runs/" + name}, dir.path()).exit_code, 0)
         << name;
   }
 }
 
 TEST(CliHook, FiftyMegabyteToolResponseStaysBounded) {
   TempDir dir;
-  std::string payload =
-      R"({"hook_event_name":"PostToolUse","session_id":"big","tool_name":"Bash",)"
-      R"("tool_input":{"command":"cat big.log"},"tool_response":{"stdout":")";
+  std::string payload = R"({"hook_event_name":"PostToolUse","session_id":"big","tool_name":"Bash",)"
+                        R"("tool_input":{"command":"cat big.log"},"tool_response":{"stdout":")";
   payload.append(50u << 20, 'z');
   payload.append(R"(","exit_code":0}})");
   CliResult r = Ingest({"--dir", "runs"}, payload, dir.path());
@@ -498,9 +508,9 @@ TEST(CliHook, FiftyMegabyteToolResponseStaysBounded) {
   EXPECT_LT(trace.size(), 16u * 1024);
   EXPECT_THAT(trace, HasSubstr("\\n[truncated]"));
   EXPECT_THAT(trace, HasSubstr("\"output_bytes\":" + std::to_string(50u << 20)));
-  EXPECT_EQ(RunCli({"verify", "--allow-open", "--file", "runs/run-big.traceframe"}, dir.path())
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      RunCli({"verify", "--allow-open", "--file", "runs/run-big.traceframe"}, dir.path()).exit_code,
+      0);
 }
 
 TEST(CliHook, SixtyFourConcurrentFirstEventsMakeOneTrace) {
@@ -531,11 +541,10 @@ TEST(CliHook, SixtyFourConcurrentFirstEventsMakeOneTrace) {
     if (at != std::string::npos) commands.insert(lines[i].substr(at, 25));
   }
   EXPECT_EQ(commands.size(), static_cast<size_t>(kN));  // every event exactly once
-  EXPECT_EQ(
-      RunCli({"verify", "--allow-open", "--strict", "--file", "runs/run-race.traceframe"},
-             dir.path())
-          .exit_code,
-      0);
+  EXPECT_EQ(RunCli({"verify", "--allow-open", "--strict", "--file", "runs/run-race.traceframe"},
+                   dir.path())
+                .exit_code,
+            0);
 }
 
 TEST(CliHook, ResumedSessionContinuesInNumberedTraces) {
@@ -551,7 +560,8 @@ TEST(CliHook, ResumedSessionContinuesInNumberedTraces) {
   EXPECT_THAT(first, HasSubstr(R"("model":"claude-opus-4")"));
   EXPECT_THAT(first, HasSubstr(R"("cwd":"/w")"));
   EXPECT_THAT(first, HasSubstr(R"("session_source":"startup")"));
-  EXPECT_EQ(Ingest({"--dir", "runs"}, R"({"hook_event_name":"PreToolUse","session_id":"res","tool_name":"Bash"})",
+  EXPECT_EQ(Ingest({"--dir", "runs"},
+                   R"({"hook_event_name":"PreToolUse","session_id":"res","tool_name":"Bash"})",
                    dir.path())
                 .exit_code,
             0);
@@ -561,7 +571,8 @@ TEST(CliHook, ResumedSessionContinuesInNumberedTraces) {
   r = RunCli({"summary", "--file", "runs/run-res.traceframe"}, dir.path());
   EXPECT_THAT(r.out, HasSubstr("status: ended"));
   // The session resumes: a new trace that names the previous one.
-  r = Ingest({"--dir", "runs"}, R"({"hook_event_name":"SessionStart","session_id":"res","source":"resume"})",
+  r = Ingest({"--dir", "runs"},
+             R"({"hook_event_name":"SessionStart","session_id":"res","source":"resume"})",
              dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("runs/run-res-2.traceframe (continues run-res.traceframe)"));
@@ -569,9 +580,10 @@ TEST(CliHook, ResumedSessionContinuesInNumberedTraces) {
   EXPECT_THAT(second, HasSubstr(R"("run_id":"run-res-2")"));
   EXPECT_THAT(second, HasSubstr(R"("resumed_from":"run-res.traceframe")"));
   EXPECT_EQ(Ingest({"--dir", "runs"}, end, dir.path()).exit_code, 0);
-  r = Ingest({"--dir", "runs"},
-             R"({"hook_event_name":"PostToolUse","session_id":"res","tool_name":"Bash","tool_response":{}})",
-             dir.path());
+  r = Ingest(
+      {"--dir", "runs"},
+      R"({"hook_event_name":"PostToolUse","session_id":"res","tool_name":"Bash","tool_response":{}})",
+      dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(ReadFileOrDie(dir.File("runs/run-res-3.traceframe")),
               HasSubstr(R"("resumed_from":"run-res-2.traceframe")"));
@@ -611,9 +623,9 @@ TEST(CliHookInstall, SourceIsShellQuotedAndRoundTrips) {
   const std::string command =
       WiredCommand(ReadFileOrDie(dir.File(".agent/hooks.json")), "PostToolUse");
   EXPECT_THAT(command, HasSubstr(R"(--source 'my src; rm -rf ~ '\''x'\''')"));
-  r = testing::RunProgram({"sh", "-c", command}, dir.path(),
-                          R"({"hook_event_name":"PostToolUse","session_id":"q","tool_name":"Bash"})",
-                          {PathWithCli()});
+  r = testing::RunProgram(
+      {"sh", "-c", command}, dir.path(),
+      R"({"hook_event_name":"PostToolUse","session_id":"q","tool_name":"Bash"})", {PathWithCli()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(ReadFileOrDie(dir.File(".traceframe/runs/run-q.traceframe")),
               HasSubstr(R"("source":"my src; rm -rf ~ 'x'")"));

@@ -9,9 +9,9 @@
 namespace traceframe {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::CliResult;
 using testing::EventLine;
+using ::testing::HasSubstr;
 using testing::RunCli;
 using testing::TempDir;
 using testing::WriteFileOrDie;
@@ -46,9 +46,9 @@ TEST(CliPolicy, PC1AllowThenPushIsClean) {
 
 TEST(CliPolicy, PC2UnresolvedDeny) {
   TempDir dir;
-  WriteFileOrDie(dir.File("t.traceframe"),
-                 Trace({{"permission.decision",
-                         R"({"capability":"fs.write:secrets","decision":"deny"})"}}));
+  WriteFileOrDie(
+      dir.File("t.traceframe"),
+      Trace({{"permission.decision", R"({"capability":"fs.write:secrets","decision":"deny"})"}}));
   CliResult r = RunCli({"policy-check", "--file", "t.traceframe"}, dir.path());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
@@ -84,11 +84,13 @@ TEST(CliPolicy, ExampleRunOutputMatchesTheReference) {
       EventLine("run-agent-demo", "demo-004", "tool.result", 1080, 4,
                 R"({"exit_code":101,"stderr":"one test failed"})") +
       "\n" +
-      EventLine("run-agent-demo", "demo-005", "permission.decision", 1090, 5,
-                R"({"source":"policy","capability":"git.push:main","decision":"deny","reason":"public side effect blocked"})") +
+      EventLine(
+          "run-agent-demo", "demo-005", "permission.decision", 1090, 5,
+          R"({"source":"policy","capability":"git.push:main","decision":"deny","reason":"public side effect blocked"})") +
       "\n" +
-      EventLine("run-agent-demo", "demo-006", "error", 1100, 6,
-                R"({"message":"verification failed before publish","action":"convert failure into regression test"})") +
+      EventLine(
+          "run-agent-demo", "demo-006", "error", 1100, 6,
+          R"({"message":"verification failed before publish","action":"convert failure into regression test"})") +
       "\n" +
       EventLine("run-agent-demo", "demo-007", "run.finished", 1110, 7, R"({"status":"failed"})") +
       "\n";
@@ -125,24 +127,28 @@ TEST(CliPolicy, OpenTracesAreCheckedWithOrWithoutAllowOpen) {
 
 TEST(CliPolicy, JsonListsViolations) {
   TempDir dir;
-  WriteFileOrDie(dir.File("t.traceframe"),
-                 Trace({{"permission.decision", R"({"capability":"git.push:dev","decision":"allow"})"},
-                        {"tool.call", R"({"command":"git push origin main"})"},
-                        {"permission.decision", R"({"command":"rm -rf /","decision":"blocked"})"}}));
+  WriteFileOrDie(
+      dir.File("t.traceframe"),
+      Trace({{"permission.decision", R"({"capability":"git.push:dev","decision":"allow"})"},
+             {"tool.call", R"({"command":"git push origin main"})"},
+             {"permission.decision", R"({"command":"rm -rf /","decision":"blocked"})"}}));
   CliResult r = RunCli({"policy-check", "--file", "t.traceframe", "--json"}, dir.path());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "");
   EXPECT_THAT(r.out, HasSubstr(R"("clean":false)"));
   EXPECT_THAT(r.out, HasSubstr(R"("violation_count":2)"));
-  EXPECT_THAT(r.out, HasSubstr(
-                         R"({"seq":3,"rule":"unresolved_deny","capability":"rm -rf /","message":"unresolved deny at seq 3: command rm -rf / was denied with no later allow"})"));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr(
+          R"({"seq":3,"rule":"unresolved_deny","capability":"rm -rf /","message":"unresolved deny at seq 3: command rm -rf / was denied with no later allow"})"));
   EXPECT_THAT(r.out, HasSubstr(R"({"seq":2,"rule":"sensitive_call","capability":"git.push:main")"));
   WriteFileOrDie(dir.File("c.traceframe"), Trace({}));
   r = RunCli({"policy-check", "--file", "c.traceframe", "--json"}, dir.path());
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out,
-            R"({"file":"c.traceframe","clean":true,"open":false,"events":2,"violation_count":0,"violations":[]})"
-            "\n");
+  EXPECT_EQ(
+      r.out,
+      R"({"file":"c.traceframe","clean":true,"open":false,"events":2,"violation_count":0,"violations":[]})"
+      "\n");
 }
 
 TEST(CliPolicy, InvalidOrMissingTraceIsAnError) {

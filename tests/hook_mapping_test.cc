@@ -43,9 +43,9 @@ TEST(HookMapping, H1NormalizeSource) {
 }
 
 TEST(HookMapping, H2PreToolUseIsToolCall) {
-  HookMapping m = Map(
-      R"({"hook_event_name":"PreToolUse","session_id":"host-session","tool_name":"Bash",)"
-      R"("tool_input":{"command":"cargo test"}})");
+  HookMapping m =
+      Map(R"({"hook_event_name":"PreToolUse","session_id":"host-session","tool_name":"Bash",)"
+          R"("tool_input":{"command":"cargo test"}})");
   ASSERT_EQ(m.events.size(), 1u);
   EXPECT_EQ(m.events[0].kind, EventKind::kToolCall);
   const std::string& p = m.events[0].payload_json;
@@ -65,9 +65,9 @@ TEST(HookMapping, H3SourceStoredVerbatim) {
 }
 
 TEST(HookMapping, H4PostToolUseIsToolResult) {
-  HookMapping m = Map(
-      R"({"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},)"
-      R"("tool_response":{"success":true,"exit_code":0,"stdout":"ok"}})");
+  HookMapping m =
+      Map(R"({"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},)"
+          R"("tool_response":{"success":true,"exit_code":0,"stdout":"ok"}})");
   ASSERT_EQ(m.events.size(), 1u);
   EXPECT_EQ(m.events[0].kind, EventKind::kToolResult);
   const std::string& p = m.events[0].payload_json;
@@ -78,9 +78,8 @@ TEST(HookMapping, H4PostToolUseIsToolResult) {
 
 TEST(HookMapping, H5DecisionIsRecordedThenTheToolCall) {
   // Fix (reference §11 item 20): the decision no longer swallows the call.
-  HookMapping m = Map(
-      R"({"hook_event_name":"PreToolUse","tool_name":"Write",)"
-      R"("tool_input":{"command":"edit README.md"},"decision":"allow"})");
+  HookMapping m = Map(R"({"hook_event_name":"PreToolUse","tool_name":"Write",)"
+                      R"("tool_input":{"command":"edit README.md"},"decision":"allow"})");
   ASSERT_EQ(m.events.size(), 2u);
   EXPECT_EQ(m.events[0].kind, EventKind::kPermissionDecision);
   EXPECT_EQ(Field(m.events[0].payload_json, "capability"), "\"tool:Write:edit README.md\"");
@@ -125,19 +124,18 @@ TEST(HookMapping, H7SessionIdPaths) {
 }
 
 TEST(HookMapping, H8RunIdFromSession) {
-  EXPECT_EQ(Map(R"({"tool_name":"Bash","session_id":"host-session"})").run_id,
-            "run-host-session");
+  EXPECT_EQ(Map(R"({"tool_name":"Bash","session_id":"host-session"})").run_id, "run-host-session");
 }
 
 TEST(HookMapping, H9FallbackIdIsStableAndIgnoresEventAndCommand) {
-  const std::string a = Map(
-      R"({"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"a"},"cwd":"/w"})")
-                            .run_id;
-  const std::string b = Map(
-      R"({"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"b"},"cwd":"/w"})")
-                            .run_id;
-  const std::string c = Map(R"({"hook_event_name":"PreToolUse","tool_name":"Bash","cwd":"/x"})")
-                            .run_id;
+  const std::string a =
+      Map(R"({"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"a"},"cwd":"/w"})")
+          .run_id;
+  const std::string b =
+      Map(R"({"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"b"},"cwd":"/w"})")
+          .run_id;
+  const std::string c =
+      Map(R"({"hook_event_name":"PreToolUse","tool_name":"Bash","cwd":"/x"})").run_id;
   EXPECT_THAT(a, StartsWith("run-"));
   EXPECT_EQ(a.size(), 4u + 16u);
   // Fix (reference §11 item 18): Pre and Post of one context share a trace.
@@ -190,8 +188,7 @@ TEST(HookMapping, ValueRuleNullNoLongerShadowsLaterPaths) {
   HookMapping a = Map(R"({"tool_name":"Bash","tool_response":null,"success":true})");
   ASSERT_EQ(a.events.size(), 1u);
   EXPECT_EQ(a.events[0].kind, EventKind::kToolResult);
-  HookMapping b =
-      Map(R"({"tool_name":"Bash","exit_code":null,"tool_response":{"exit_code":0}})");
+  HookMapping b = Map(R"({"tool_name":"Bash","exit_code":null,"tool_response":{"exit_code":0}})");
   ASSERT_EQ(b.events.size(), 1u);
   EXPECT_EQ(Field(b.events[0].payload_json, "exit_code"), "0");
   EXPECT_EQ(Field(b.events[0].payload_json, "success"), "true");
@@ -200,15 +197,14 @@ TEST(HookMapping, ValueRuleNullNoLongerShadowsLaterPaths) {
 TEST(HookMapping, ToolResultSuccessRules) {
   EXPECT_EQ(Field(Map(R"({"tool_name":"Bash","exit_code":3})").events[0].payload_json, "success"),
             "false");
-  EXPECT_EQ(
-      Field(Map(R"({"tool_name":"Bash","exit_code":"0"})").events[0].payload_json, "success"),
-      "true");
+  EXPECT_EQ(Field(Map(R"({"tool_name":"Bash","exit_code":"0"})").events[0].payload_json, "success"),
+            "true");
   EXPECT_EQ(Field(Map(R"({"hook_event_name":"PostToolUse","error":"boom"})").events[0].payload_json,
                   "success"),
             "false");
-  EXPECT_EQ(Field(Map(R"({"tool_name":"Bash","success":"denied"})").events[0].payload_json,
-                  "success"),
-            "false");
+  EXPECT_EQ(
+      Field(Map(R"({"tool_name":"Bash","success":"denied"})").events[0].payload_json, "success"),
+      "false");
 }
 
 TEST(HookMapping, ClaudePostToolUseFailure) {
@@ -225,25 +221,24 @@ TEST(HookMapping, ClaudePostToolUseFailure) {
 }
 
 TEST(HookMapping, ClaudePermissionRequestAndDenied) {
-  HookMapping ask = Map(
-      R"({"session_id":"s","hook_event_name":"PermissionRequest","tool_name":"Bash",)"
-      R"("tool_input":{"command":"git push"},"permission_suggestions":[]})");
+  HookMapping ask =
+      Map(R"({"session_id":"s","hook_event_name":"PermissionRequest","tool_name":"Bash",)"
+          R"("tool_input":{"command":"git push"},"permission_suggestions":[]})");
   ASSERT_EQ(ask.events.size(), 1u);
   EXPECT_EQ(ask.events[0].kind, EventKind::kPermissionDecision);
   EXPECT_EQ(Field(ask.events[0].payload_json, "decision"), "\"ask\"");
   EXPECT_EQ(Field(ask.events[0].payload_json, "capability"), "\"tool:Bash:git push\"");
-  HookMapping deny = Map(
-      R"({"session_id":"s","hook_event_name":"PermissionDenied","tool_name":"Bash",)"
-      R"("tool_input":{"command":"rm -rf /"},"reason":"auto-mode classifier"})");
+  HookMapping deny =
+      Map(R"({"session_id":"s","hook_event_name":"PermissionDenied","tool_name":"Bash",)"
+          R"("tool_input":{"command":"rm -rf /"},"reason":"auto-mode classifier"})");
   ASSERT_EQ(deny.events.size(), 1u);
   EXPECT_EQ(Field(deny.events[0].payload_json, "decision"), "\"deny\"");
   EXPECT_EQ(Field(deny.events[0].payload_json, "reason"), "\"auto-mode classifier\"");
 }
 
 TEST(HookMapping, ClaudeStopFailureIsError) {
-  HookMapping m = Map(
-      R"({"session_id":"s","hook_event_name":"StopFailure","error":"rate_limit",)"
-      R"("error_details":"429 from API"})");
+  HookMapping m = Map(R"({"session_id":"s","hook_event_name":"StopFailure","error":"rate_limit",)"
+                      R"("error_details":"429 from API"})");
   ASSERT_EQ(m.events.size(), 1u);
   EXPECT_EQ(m.events[0].kind, EventKind::kError);
   EXPECT_EQ(Field(m.events[0].payload_json, "message"), "\"rate_limit\"");
@@ -251,10 +246,10 @@ TEST(HookMapping, ClaudeStopFailureIsError) {
 }
 
 TEST(HookMapping, SessionStartCreatesOnlyAndCarriesModelAndCwd) {
-  HookMapping m = Map(
-      R"({"session_id":"s","transcript_path":"/t","cwd":"/w","hook_event_name":"SessionStart",)"
-      R"("source":"startup","model":"claude-sonnet-4-5"})",
-      "claude-code");
+  HookMapping m =
+      Map(R"({"session_id":"s","transcript_path":"/t","cwd":"/w","hook_event_name":"SessionStart",)"
+          R"("source":"startup","model":"claude-sonnet-4-5"})",
+          "claude-code");
   EXPECT_FALSE(m.ignored);
   EXPECT_TRUE(m.events.empty());
   const std::string started = "{" + m.started_fields_json + "}";
@@ -266,8 +261,9 @@ TEST(HookMapping, SessionStartCreatesOnlyAndCarriesModelAndCwd) {
 }
 
 TEST(HookMapping, SessionEndFinishesWithReason) {
-  for (const char* payload : {R"({"session_id":"s","hook_event_name":"SessionEnd","reason":"logout"})",
-                              R"({"session_id":"s","hook_event_name":"SessionEnd","end_reason":"logout"})"}) {
+  for (const char* payload :
+       {R"({"session_id":"s","hook_event_name":"SessionEnd","reason":"logout"})",
+        R"({"session_id":"s","hook_event_name":"SessionEnd","end_reason":"logout"})"}) {
     HookMapping m = Map(payload);
     ASSERT_EQ(m.events.size(), 1u);
     EXPECT_EQ(m.events[0].kind, EventKind::kRunFinished);
@@ -277,20 +273,20 @@ TEST(HookMapping, SessionEndFinishesWithReason) {
 }
 
 TEST(HookMapping, CodexShapes) {
-  HookMapping pre = Map(
-      R"({"session_id":"019a-codex","turn_id":"t1","transcript_path":null,"cwd":"/w",)"
-      R"("hook_event_name":"PreToolUse","model":"gpt-5-codex","permission_mode":"default",)"
-      R"("tool_name":"Bash","tool_input":{"command":"cargo build"},"tool_use_id":"call_1"})");
+  HookMapping pre =
+      Map(R"({"session_id":"019a-codex","turn_id":"t1","transcript_path":null,"cwd":"/w",)"
+          R"("hook_event_name":"PreToolUse","model":"gpt-5-codex","permission_mode":"default",)"
+          R"("tool_name":"Bash","tool_input":{"command":"cargo build"},"tool_use_id":"call_1"})");
   ASSERT_EQ(pre.events.size(), 1u);
   EXPECT_EQ(pre.events[0].kind, EventKind::kToolCall);
   EXPECT_EQ(pre.run_id, "run-019a-codex");
   EXPECT_THAT(Field(pre.events[0].payload_json, "host"), HasSubstr("\"model\":\"gpt-5-codex\""));
   // A null transcript_path is not copied.
   EXPECT_THAT(Field(pre.events[0].payload_json, "host"), Not(HasSubstr("transcript_path")));
-  HookMapping post = Map(
-      R"({"session_id":"019a-codex","turn_id":"t1","cwd":"/w","hook_event_name":"PostToolUse",)"
-      R"("model":"gpt-5-codex","tool_name":"Bash","tool_input":{"command":"cargo build"},)"
-      R"("tool_response":{"exit_code":101,"output":"error[E0425]"},"tool_use_id":"call_1"})");
+  HookMapping post =
+      Map(R"({"session_id":"019a-codex","turn_id":"t1","cwd":"/w","hook_event_name":"PostToolUse",)"
+          R"("model":"gpt-5-codex","tool_name":"Bash","tool_input":{"command":"cargo build"},)"
+          R"("tool_response":{"exit_code":101,"output":"error[E0425]"},"tool_use_id":"call_1"})");
   ASSERT_EQ(post.events.size(), 1u);
   EXPECT_EQ(Field(post.events[0].payload_json, "success"), "false");
   EXPECT_EQ(Field(post.events[0].payload_json, "exit_code"), "101");
@@ -298,17 +294,17 @@ TEST(HookMapping, CodexShapes) {
 }
 
 TEST(HookMapping, CursorShapes) {
-  HookMapping before = Map(
-      R"({"hook_event_name":"beforeShellExecution","conversation_id":"conv-1",)"
-      R"("generation_id":"gen-1","workspace_roots":["/w"],"command":"npm test","cwd":"/w"})");
+  HookMapping before =
+      Map(R"({"hook_event_name":"beforeShellExecution","conversation_id":"conv-1",)"
+          R"("generation_id":"gen-1","workspace_roots":["/w"],"command":"npm test","cwd":"/w"})");
   ASSERT_EQ(before.events.size(), 1u);
   EXPECT_EQ(before.events[0].kind, EventKind::kToolCall);
   EXPECT_EQ(before.run_id, "run-conv-1");
   EXPECT_EQ(Field(before.events[0].payload_json, "tool"), "\"Shell\"");
   EXPECT_EQ(Field(before.events[0].payload_json, "command"), "\"npm test\"");
-  HookMapping after = Map(
-      R"({"hook_event_name":"afterShellExecution","conversation_id":"conv-1",)"
-      R"("workspace_roots":["/w"],"command":"npm test","output":"2 passing","duration":1234})");
+  HookMapping after =
+      Map(R"({"hook_event_name":"afterShellExecution","conversation_id":"conv-1",)"
+          R"("workspace_roots":["/w"],"command":"npm test","output":"2 passing","duration":1234})");
   ASSERT_EQ(after.events.size(), 1u);
   EXPECT_EQ(after.events[0].kind, EventKind::kToolResult);
   EXPECT_EQ(Field(after.events[0].payload_json, "output"), "\"2 passing\"");
@@ -319,9 +315,9 @@ TEST(HookMapping, CursorShapes) {
   ASSERT_EQ(mcp.events.size(), 1u);
   EXPECT_EQ(Field(mcp.events[0].payload_json, "tool"), "\"fetch\"");
   EXPECT_EQ(Field(mcp.events[0].payload_json, "output"), R"("{\"ok\":true}")");
-  HookMapping edit = Map(
-      R"({"hook_event_name":"afterFileEdit","conversation_id":"conv-1","file_path":"/w/a.c",)"
-      R"("edits":[{"old_string":"a","new_string":"b"}]})");
+  HookMapping edit =
+      Map(R"({"hook_event_name":"afterFileEdit","conversation_id":"conv-1","file_path":"/w/a.c",)"
+          R"("edits":[{"old_string":"a","new_string":"b"}]})");
   ASSERT_EQ(edit.events.size(), 1u);
   EXPECT_EQ(Field(edit.events[0].payload_json, "tool"), "\"Edit\"");
   EXPECT_EQ(Field(edit.events[0].payload_json, "command"), "\"/w/a.c\"");
@@ -362,8 +358,8 @@ TEST(HookMapping, NestedInputStringsAndHugeValuesAreBounded) {
   std::string array = "[";
   for (int i = 0; i < 40000; ++i) array += (i ? ",1" : "1");
   array += "]";
-  HookMapping n = Map(R"({"hook_event_name":"PreToolUse","tool_name":"X","tool_input":)" +
-                      array + "}");
+  HookMapping n =
+      Map(R"({"hook_event_name":"PreToolUse","tool_name":"X","tool_input":)" + array + "}");
   EXPECT_LT(n.events[0].payload_json.size(), 6000u);
   EXPECT_EQ(Field(n.events[0].payload_json, "input_bytes"), std::to_string(array.size()));
 }
@@ -375,7 +371,8 @@ TEST(HookMapping, SafeRunIds) {
        {std::string("run-x/../../escaped"), std::string("run-a\0b", 7), std::string("../x"),
         std::string(".hidden"), std::string(".."), std::string("run-\x01\x1b[31m"),
         std::string(500, 'a'), std::string("run-\xC3\xA9t\xC3\xA9"), std::string(""),
-        std::string("run-a b"), std::string("run-a\\b"), std::string("run-."), std::string("run-x.")}) {
+        std::string("run-a b"), std::string("run-a\\b"), std::string("run-."),
+        std::string("run-x.")}) {
     const std::string safe = SafeRunId(raw);
     EXPECT_FALSE(safe.empty());
     EXPECT_LE(safe.size(), kRunIdMaxBytes) << raw;

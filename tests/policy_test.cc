@@ -76,8 +76,7 @@ TEST(Policy, AllowForAnotherScopeDoesNotAuthorize) {
   auto v = Check({Decision("git.push:other", "allow"), Call("git push origin main")});
   ASSERT_THAT(v, SizeIs(1));
   EXPECT_THAT(v[0].message, HasSubstr("git.push:main"));
-  EXPECT_THAT(Check({Decision("git.push:main", "allow"), Call("git push origin main")}),
-              SizeIs(0));
+  EXPECT_THAT(Check({Decision("git.push:main", "allow"), Call("git push origin main")}), SizeIs(0));
   EXPECT_THAT(Check({Decision("git.push:origin/main", "allow"), Call("git push origin main")}),
               SizeIs(0));
   EXPECT_THAT(Check({Decision("GIT.PUSH", "allow"), Call("git push origin main")}), SizeIs(0));
@@ -96,10 +95,12 @@ TEST(Policy, AllowForAnotherScopeDoesNotAuthorize) {
 }
 
 TEST(Policy, HookDecisionForTheSameCommandAuthorizes) {
-  EXPECT_THAT(Check({{EventKind::kPermissionDecision,
-                      R"({"capability":"tool:Bash:git push origin main","command":"git push origin main","decision":"allow"})"},
-                     Call("git push origin main")}),
-              SizeIs(0));
+  EXPECT_THAT(
+      Check(
+          {{EventKind::kPermissionDecision,
+            R"({"capability":"tool:Bash:git push origin main","command":"git push origin main","decision":"allow"})"},
+           Call("git push origin main")}),
+      SizeIs(0));
   EXPECT_THAT(Check({{EventKind::kPermissionDecision,
                       R"({"capability":"tool:Bash:git push origin dev","decision":"allow"})"},
                      Call("git push origin main")}),
@@ -138,24 +139,42 @@ TEST(Policy, RuleAFindingsComeFirst) {
 }
 
 TEST(GitPush, DetectedAtCommandPositions) {
-  for (const char* command :
-       {"git push", "git  push origin main", "git -C dir push origin main",
-        "git --git-dir=x push", "git --git-dir x push", "git -c user.name=x push",
-        "env A=1 git push", "A=1 B=2 git push", "sudo git push", "sudo -u bob git push",
-        "command git push", "/usr/bin/git push", "make && git push", "false || git push",
-        "cd x; git push", "echo hi | git push", "ls\ngit push", "(git push)",
-        "nohup git push &", "timeout 10 git push", "env -u X git push", "bash -c 'git push'",
-        "sh -lc \"cd x && git push origin main\"", "time git push", "if true; then git push; fi",
-        "git push 2>&1", "\"git\" push"}) {
+  for (const char* command : {"git push",
+                              "git  push origin main",
+                              "git -C dir push origin main",
+                              "git --git-dir=x push",
+                              "git --git-dir x push",
+                              "git -c user.name=x push",
+                              "env A=1 git push",
+                              "A=1 B=2 git push",
+                              "sudo git push",
+                              "sudo -u bob git push",
+                              "command git push",
+                              "/usr/bin/git push",
+                              "make && git push",
+                              "false || git push",
+                              "cd x; git push",
+                              "echo hi | git push",
+                              "ls\ngit push",
+                              "(git push)",
+                              "nohup git push &",
+                              "timeout 10 git push",
+                              "env -u X git push",
+                              "bash -c 'git push'",
+                              "sh -lc \"cd x && git push origin main\"",
+                              "time git push",
+                              "if true; then git push; fi",
+                              "git push 2>&1",
+                              "\"git\" push"}) {
     EXPECT_TRUE(IsGitPushCommand(command)) << command;
   }
 }
 
 TEST(GitPush, NotAPush) {
   for (const char* command :
-       {"echo \"git push\"", "echo git push", "git status", "git log --grep push",
-        "echo; GIT PUSH", "grep 'git push' notes.txt", "git pull", "git push-notes",
-        "# git push", "gitpush", "printf 'git push'", "git commit -m push"}) {
+       {"echo \"git push\"", "echo git push", "git status", "git log --grep push", "echo; GIT PUSH",
+        "grep 'git push' notes.txt", "git pull", "git push-notes", "# git push", "gitpush",
+        "printf 'git push'", "git commit -m push"}) {
     EXPECT_FALSE(IsGitPushCommand(command)) << command;
   }
 }

@@ -107,8 +107,8 @@ absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
   if (options.run_id) {
     run_id = SafeRunId(*options.run_id);
     if (run_id != *options.run_id) {
-      result.notes.push_back(Cat("--run-id ", JsonString(*options.run_id),
-                                 " is not filename-safe; using ", run_id));
+      result.notes.push_back(
+          Cat("--run-id ", JsonString(*options.run_id), " is not filename-safe; using ", run_id));
     }
   }
 

@@ -268,7 +268,8 @@ absl::StatusOr<std::string> MergeEvent(Value* hooks, const std::string& event,
   // Every traceframe handler under this event: (group index, handler index).
   std::vector<std::pair<size_t, size_t>> ours;
   for (size_t g = 0; g < list->items.size(); ++g) {
-    Value* handlers = list->items[g].type == Value::kObject ? list->items[g].Find("hooks") : nullptr;
+    Value* handlers =
+        list->items[g].type == Value::kObject ? list->items[g].Find("hooks") : nullptr;
     if (handlers == nullptr || handlers->type != Value::kArray) continue;
     for (size_t h = 0; h < handlers->items.size(); ++h) {
       if (IsOurs(handlers->items[h])) ours.emplace_back(g, h);
@@ -364,9 +365,9 @@ std::string ShellQuote(std::string_view word) {
 }
 
 std::string HookIngestCommand(const HookInstallOptions& options) {
-  std::string command = Cat("traceframe hook ingest --source ",
-                            ShellQuote(NormalizeSource(options.source)), " --dir ",
-                            ShellQuote(options.dir));
+  std::string command =
+      Cat("traceframe hook ingest --source ", ShellQuote(NormalizeSource(options.source)),
+          " --dir ", ShellQuote(options.dir));
   if (options.run_id) Append(&command, " --run-id ", ShellQuote(*options.run_id));
   return command;
 }
@@ -398,9 +399,9 @@ absl::StatusOr<HookInstallResult> MergeHooksJson(std::string_view existing,
     simdjson::dom::element element;
     if (parser.parse(existing.data(), existing.size(), true).get(element) != simdjson::SUCCESS) {
       const absl::Status status = ValidateJson(existing);
-      return absl::InvalidArgumentError(
-          Cat("invalid JSON in ", file, ": ", status.ok() ? "malformed" : ToStd(status.message()),
-              "; traceframe changed nothing"));
+      return absl::InvalidArgumentError(Cat("invalid JSON in ", file, ": ",
+                                            status.ok() ? "malformed" : ToStd(status.message()),
+                                            "; traceframe changed nothing"));
     }
     root = FromElement(element);
     if (root.type != Value::kObject) {

@@ -326,8 +326,8 @@ Meaning MeaningOfContent(element root, const std::string& normalized) {
   for (std::string_view word : {"posttooluse", "tool.result", "tool_result", "toolresult"}) {
     if (Contains(normalized, word)) return Meaning::kToolResult;
   }
-  if (ValueRule(root, {"tool_response", "toolResponse", "result", "success", "exit_code",
-                       "exitCode"})) {
+  if (ValueRule(root,
+                {"tool_response", "toolResponse", "result", "success", "exit_code", "exitCode"})) {
     return Meaning::kToolResult;
   }
   if (Contains(normalized, "error") || ValueRule(root, {"error", "error.message", "failure"})) {
@@ -345,28 +345,33 @@ Meaning MeaningOfContent(element root, const std::string& normalized) {
 
 const Paths kEventNamePaths = {"hook_event_name", "event_name", "event", "type", "name"};
 const Paths kSessionPaths = {"session_id", "sessionId", "conversation_id", "conversationId"};
-const Paths kDecisionPaths = {"decision",
-                                  "permission_decision",
-                                  "permissionDecision",
-                                  "permission.decision",
-                                  "tool_decision",
-                                  "hookSpecificOutput.permissionDecision"};
-const Paths kToolPaths = {"tool_name",      "toolName",          "tool",
-                              "tool.name",      "tool_call.tool",    "tool_call.name",
-                              "request.tool_name", "tool_response.tool", "result.tool"};
-const Paths kCommandPaths = {"command",           "tool_input.command", "toolInput.command",
-                                 "input.command",     "arguments.command",  "args.command",
-                                 "parameters.command", "tool_call.command", "tool_response.command",
-                                 "result.command",    "tool_input.file_path", "file_path"};
+const Paths kDecisionPaths = {"decision",           "permission_decision",
+                              "permissionDecision", "permission.decision",
+                              "tool_decision",      "hookSpecificOutput.permissionDecision"};
+const Paths kToolPaths = {"tool_name",         "toolName",           "tool",
+                          "tool.name",         "tool_call.tool",     "tool_call.name",
+                          "request.tool_name", "tool_response.tool", "result.tool"};
+const Paths kCommandPaths = {"command",
+                             "tool_input.command",
+                             "toolInput.command",
+                             "input.command",
+                             "arguments.command",
+                             "args.command",
+                             "parameters.command",
+                             "tool_call.command",
+                             "tool_response.command",
+                             "result.command",
+                             "tool_input.file_path",
+                             "file_path"};
 const Paths kErrorPaths = {"error", "error_message", "tool_response.error", "result.error"};
 
 // Top-level keys copied into payload.host (bounded), in payload order.
 bool IsHostKey(std::string_view key) {
   static constexpr std::string_view kKeys[] = {
-      "session_id",    "sessionId",       "conversation_id", "generation_id",
-      "turn_id",       "tool_use_id",     "transcript_path", "cwd",
-      "workspace",     "workspace_roots", "model",           "permission_mode",
-      "agent_id",      "agent_type",      "hook_event_name", "cursor_version"};
+      "session_id", "sessionId",       "conversation_id", "generation_id",
+      "turn_id",    "tool_use_id",     "transcript_path", "cwd",
+      "workspace",  "workspace_roots", "model",           "permission_mode",
+      "agent_id",   "agent_type",      "hook_event_name", "cursor_version"};
   return std::find(std::begin(kKeys), std::end(kKeys), key) != std::end(kKeys);
 }
 
@@ -441,15 +446,15 @@ std::string ToolResultPayload(element root, const std::string& source,
   AddCommon(&b, root, source, hook_event);
   AddToolAndCommand(&b, tool, command);
   const std::optional<std::string> error = StringRule(root, kErrorPaths);
-  std::optional<element> exit_code = ValueRule(
-      root, {"exit_code", "exitCode", "tool_response.exit_code", "tool_response.exitCode",
-             "result.exit_code"});
+  std::optional<element> exit_code =
+      ValueRule(root, {"exit_code", "exitCode", "tool_response.exit_code", "tool_response.exitCode",
+                       "result.exit_code"});
   bool success;
   if (failure) {
     success = false;
   } else if (std::optional<bool> b_success = BoolRule(
-                 root, {"success", "tool_response.success", "result.success", "ok",
-                        "status.success"})) {
+                 root,
+                 {"success", "tool_response.success", "result.success", "ok", "status.success"})) {
     success = *b_success;
   } else if (exit_code && (exit_code->type() == element_type::INT64 ||
                            exit_code->type() == element_type::UINT64)) {
@@ -586,18 +591,19 @@ absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapO
   Meaning meaning = MeaningOfEventName(normalized);
   if (meaning == Meaning::kUnknown) meaning = MeaningOfContent(root, normalized);
 
-  const std::optional<std::string> decision =
-      meaning == Meaning::kIgnored || meaning == Meaning::kSessionStart ||
-              meaning == Meaning::kSessionEnd
-          ? std::nullopt
-          : StrictStringRule(root, kDecisionPaths);
+  const std::optional<std::string> decision = meaning == Meaning::kIgnored ||
+                                                      meaning == Meaning::kSessionStart ||
+                                                      meaning == Meaning::kSessionEnd
+                                                  ? std::nullopt
+                                                  : StrictStringRule(root, kDecisionPaths);
   if (meaning == Meaning::kUnknown && !decision) meaning = Meaning::kIgnored;
 
   if (meaning == Meaning::kIgnored) {
     const std::string reason =
         Cat(mapping.hook_event, " has no trace meaning (expected a tool call, tool result, ",
             "permission decision, error or session start/end)");
-    if (options.strict) return absl::InvalidArgumentError(Cat("unsupported hook payload: ", reason));
+    if (options.strict)
+      return absl::InvalidArgumentError(Cat("unsupported hook payload: ", reason));
     mapping.ignored = true;
     mapping.ignored_reason = reason;
     return mapping;
@@ -643,8 +649,8 @@ absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapO
             StringRule(root, {"capability", "permission.capability"})) {
       b.BoundedString("capability", *capability);
     } else if (tool) {
-      b.BoundedString("capability", command ? Cat("tool:", *tool, ":", *command)
-                                            : Cat("tool:", *tool));
+      b.BoundedString("capability",
+                      command ? Cat("tool:", *tool, ":", *command) : Cat("tool:", *tool));
     }
     if (std::optional<std::string> reason =
             StringRule(root, {"reason", "permission.reason", "permissionDecisionReason",
@@ -682,19 +688,18 @@ absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapO
     }
     case Meaning::kToolResult:
     case Meaning::kToolFailure:
-      mapping.events.push_back(PendingEvent{
-          EventKind::kToolResult,
-          ToolResultPayload(root, source, mapping.hook_event, meaning == Meaning::kToolFailure,
-                            tool, command)});
+      mapping.events.push_back(
+          PendingEvent{EventKind::kToolResult,
+                       ToolResultPayload(root, source, mapping.hook_event,
+                                         meaning == Meaning::kToolFailure, tool, command)});
       break;
     case Meaning::kError: {
       PayloadBuilder b;
       AddCommon(&b, root, source, mapping.hook_event);
       AddToolAndCommand(&b, tool, command);
-      b.BoundedString("message",
-                      StringRule(root, {"message", "error_message", "error.message", "error",
-                                        "error_type"})
-                          .value_or("host hook reported an error"));
+      b.BoundedString("message", StringRule(root, {"message", "error_message", "error.message",
+                                                   "error", "error_type"})
+                                     .value_or("host hook reported an error"));
       if (std::optional<element> details = ValueRule(root, {"error_details"})) {
         b.BoundedValue("details", *details);
       }

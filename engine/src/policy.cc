@@ -385,9 +385,9 @@ void PolicyChecker::Observe(EventKind kind, uint64_t seq, std::string_view paylo
   std::vector<std::vector<std::string>> alternatives;
   std::string scope;
   if (capability && IsPushCapability(*capability, &scope)) {
-    alternatives.push_back(scope.empty() ? std::vector<std::string>{"git.push"}
-                                         : std::vector<std::string>{Cat("git.push:", scope),
-                                                                    "git.push"});
+    alternatives.push_back(scope.empty()
+                               ? std::vector<std::string>{"git.push"}
+                               : std::vector<std::string>{Cat("git.push:", scope), "git.push"});
   }
   if (command) {
     for (const GitPush& push : FindGitPushes(*command)) {
@@ -428,9 +428,9 @@ std::vector<PolicyViolation> PolicyChecker::Finish() {
             [](const PendingDeny& a, const PendingDeny& b) { return a.seq < b.seq; });
   std::vector<PolicyViolation> out;
   for (PendingDeny& d : denies) {
-    out.push_back(PolicyViolation{
-        d.seq, "unresolved_deny", d.capability,
-        Cat("unresolved deny at seq ", d.seq, ": ", d.description, " was denied with no later allow")});
+    out.push_back(PolicyViolation{d.seq, "unresolved_deny", d.capability,
+                                  Cat("unresolved deny at seq ", d.seq, ": ", d.description,
+                                      " was denied with no later allow")});
   }
   for (PolicyViolation& v : sensitive_) out.push_back(std::move(v));
   pending_denies_.clear();
@@ -448,9 +448,9 @@ absl::StatusOr<PolicyReport> CheckPolicy(const std::string& path, const PolicyOp
   if (!verified->valid) {
     std::string reason = verified->errors.empty() ? std::string("invalid trace")
                                                   : DescribeIssue(verified->errors.front());
-    return absl::FailedPreconditionError(
-        Cat("cannot check policy of ", path, ": ", reason, "; run `traceframe verify --file ",
-            path, "` for details"));
+    return absl::FailedPreconditionError(Cat("cannot check policy of ", path, ": ", reason,
+                                             "; run `traceframe verify --file ", path,
+                                             "` for details"));
   }
   absl::StatusOr<std::unique_ptr<TraceReader>> reader = TraceReader::Open(path);
   if (!reader.ok()) return reader.status();

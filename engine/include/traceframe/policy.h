@@ -36,7 +36,7 @@ DecisionClass ClassifyDecision(std::string_view decision);
 
 // One `git push` found in a shell command.
 struct GitPush {
-  std::string remote;                // "" when not given
+  std::string remote;                 // "" when not given
   std::vector<std::string> branches;  // destination refs, "refs/heads/" stripped
   // The push names no particular ref (no refspec, HEAD, --all, --mirror,
   // --tags): only an unscoped `git.push` allow covers it.
