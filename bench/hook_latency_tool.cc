@@ -4,8 +4,8 @@
 // does not grow with the trace, and against spawning /bin/true (the floor set
 // by process start-up on this machine).
 //
-//   hook_latency_tool --bin build/release/cli/traceframe --dir /tmp/hookbench \
-//       [--iterations 300] [--big-bytes 1073741824]
+//   hook_latency_tool --bin build/release/cli/traceframe --dir /tmp/hookbench
+//                     [--iterations 300] [--big-bytes 1073741824]
 //
 // The big trace is generated once under --dir (kept for reruns) by writing
 // valid event lines directly. Prints one line per case and the ratios.
@@ -46,6 +46,7 @@ double RunOnce(const std::vector<std::string>& argv, const std::string& stdin_pa
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -162,6 +163,13 @@ int main(int argc, char** argv) {
     std::fwrite(kPayload, 1, sizeof(kPayload) - 1, f);
     std::fclose(f);
   }
+  // An event with no trace meaning: everything but the append and its sync.
+  const std::string ignored = args.dir + "/ignored.json";
+  {
+    FILE* f = std::fopen(ignored.c_str(), "wb");
+    std::fputs(R"({"session_id":"bench","hook_event_name":"UserPromptSubmit","prompt":"hi"})", f);
+    std::fclose(f);
+  }
   const std::string small = args.dir + "/small.traceframe";
   const std::string big = args.dir + "/big.traceframe";
   ::unlink(small.c_str());
@@ -177,13 +185,17 @@ int main(int argc, char** argv) {
     RunOnce({args.bin, "hook", "ingest", "--quiet", "--file", small}, payload);
     RunOnce({args.bin, "hook", "ingest", "--quiet", "--file", big}, payload);
   }
-  std::vector<double> t_true, t_small, t_big, t_dir;
+  std::vector<double> t_true, t_version, t_ignored, t_small, t_big, t_dir, t_nosync;
   const std::string runs = args.dir + "/runs";
   for (int i = 0; i < args.iterations; ++i) {
     t_true.push_back(RunOnce({"/bin/true"}, payload));
+    t_version.push_back(RunOnce({args.bin, "--version"}, payload));
+    t_ignored.push_back(RunOnce({args.bin, "hook", "ingest", "--quiet", "--file", small}, ignored));
     t_small.push_back(RunOnce({args.bin, "hook", "ingest", "--quiet", "--file", small}, payload));
     t_big.push_back(RunOnce({args.bin, "hook", "ingest", "--quiet", "--file", big}, payload));
     t_dir.push_back(RunOnce({args.bin, "hook", "ingest", "--quiet", "--dir", runs}, payload));
+    t_nosync.push_back(
+        RunOnce({args.bin, "hook", "ingest", "--quiet", "--no-sync", "--file", big}, payload));
   }
   const Stats s_true = Summarize(t_true), s_small = Summarize(t_small), s_big = Summarize(t_big),
               s_dir = Summarize(t_dir);
@@ -194,10 +206,14 @@ int main(int argc, char** argv) {
     std::printf("%-34s %8.3f %8.3f %8.3f\n", name, s.median, s.p99, s.mean);
   };
   row("/bin/true (spawn floor)", s_true);
+  row("traceframe --version (start-up)", Summarize(t_version));
+  row("ingest, ignored event (no write)", Summarize(t_ignored));
   row("ingest --file, 1-event trace", s_small);
   std::string big_name = "ingest --file, " + std::to_string(FileSize(big) >> 20) + " MiB trace";
   row(big_name.c_str(), s_big);
   row("ingest --dir (session trace)", s_dir);
+  std::string nosync_name = "ingest --no-sync, " + std::to_string(FileSize(big) >> 20) + " MiB";
+  row(nosync_name.c_str(), Summarize(t_nosync));
   std::printf("big/small median ratio: %.3f (target <= 1.5)\n", s_big.median / s_small.median);
   std::printf("big/small mean ratio:   %.3f\n", s_big.mean / s_small.mean);
   return 0;

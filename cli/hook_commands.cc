@@ -151,7 +151,17 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_flag("--strict", options->strict,
                   "Fail (exit 1) on events with no trace meaning instead of ignoring them");
     cmd->add_flag("--quiet", *quiet, "No confirmation on stderr");
-    cmd->callback([=, &action] { action = [=] { return HookIngest(*options, *quiet); }; });
+    auto no_sync = std::make_shared<bool>(false);
+    cmd->add_flag("--no-sync", *no_sync,
+                  "Skip fdatasync after the append (faster on slow disks; a crash may lose the "
+                  "last events)");
+    cmd->callback([=, &action] {
+      action = [=] {
+        HookIngestOptions copy = *options;
+        if (*no_sync) copy.write.sync = false;
+        return HookIngest(copy, *quiet);
+      };
+    });
   }
   // ---- hook install
   {
