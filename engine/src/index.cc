@@ -768,12 +768,27 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
 void RefreshLocked(const std::string& trace_path, int trace_fd, uint64_t size) {
   FdSource src(trace_fd, size);
   std::optional<TraceIndex> index;
-  if (std::optional<std::string> bytes = ReadIndexBytes(trace_path)) {
-    absl::StatusOr<TraceIndex> decoded = DecodeIndex(*bytes);
-    if (decoded.ok() && MatchAgainst(*decoded, src, size).ok()) index = std::move(*decoded);
+  // Look at the header first: when the gap is too big to close here, stop
+  // before reading the whole index (this runs on every append until a
+  // reader repairs the index, so it must not grow with the trace).
+  bool worth_loading = false;
+  {
+    UniqueFd idx_fd(::open(IndexPathFor(trace_path).c_str(), O_RDONLY | O_CLOEXEC));
+    std::string header_bytes;
+    if (idx_fd.valid() && ReadExact(idx_fd.get(), 0, kHeaderSize, &header_bytes)) {
+      absl::StatusOr<Header> h = DecodeHeader(header_bytes);
+      worth_loading = h.ok() && h->covered_bytes <= size &&
+                      size - h->covered_bytes <= kWriterScanLimit;
+    }
+  }
+  if (worth_loading) {
+    if (std::optional<std::string> bytes = ReadIndexBytes(trace_path)) {
+      absl::StatusOr<TraceIndex> decoded = DecodeIndex(*bytes);
+      if (decoded.ok() && MatchAgainst(*decoded, src, size).ok()) index = std::move(*decoded);
+    }
   }
   if (index && index->facts.covered_bytes == size) return;  // already current
-  if (!index || size - index->facts.covered_bytes > kWriterScanLimit) {
+  if (!index) {
     if (size > kWriterScanLimit) return;  // too big for an append: readers rebuild on demand
     index = EmptyIndex();
   }
