@@ -4,6 +4,7 @@
 // index file, then the trace bytes. Nothing here may crash, hang, or read
 // out of bounds, whatever the index claims.
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -45,7 +46,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (fresh.facts.events > 0) {
     // What a build writes, a reader accepts for the same bytes.
     absl::StatusOr<TraceIndex> back = MatchIndex(EncodeIndex(fresh), view);
-    if (!back.ok()) __builtin_trap();
+    if (!back.ok()) {
+      std::fprintf(stderr, "built index rejected: %s\n", std::string(back.status().message()).c_str());
+      __builtin_trap();
+    }
   }
   return 0;
 }

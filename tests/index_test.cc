@@ -204,6 +204,20 @@ TEST(IndexBuild, CountsLikeTheSummary) {
   }
 }
 
+TEST(IndexBuild, LineStartingAtByteThreeIsNotMistakenForABom) {
+  // Found by the fuzzer: a line starting at byte 3 was reported at byte 0.
+  TempDir dir;
+  const std::string path = dir.File("t.traceframe");
+  WriteFileOrDie(path, "  \n" + GenTrace(2, GenOptions{}));
+  absl::StatusOr<TraceIndex> index = LoadOrRebuildIndex(path);
+  ASSERT_TRUE(index.ok());
+  ASSERT_FALSE(index->entries.empty());
+  EXPECT_EQ(index->entries[0].offset, 3u);
+  EXPECT_EQ(index->entries[0].line, 2u);
+  EXPECT_TRUE(LoadIndex(path).ok());
+  EXPECT_EQ(SummaryOutcome(path), WithoutIndex([&] { return SummaryOutcome(path); }));
+}
+
 TEST(IndexBuild, DefectsClearTheValidatedFlag) {
   TempDir dir;
   const std::string path = dir.File("t.traceframe");

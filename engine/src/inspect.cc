@@ -2,6 +2,7 @@
 #include "traceframe/inspect.h"
 
 #include <cstdio>
+#include <cstring>
 #include <algorithm>
 #include <deque>
 #include <string>
@@ -24,8 +25,10 @@ bool Matches(const InspectOptions& options, const EventView& e) {
 // Offset of the first line whose seq >= target, by binary search over byte
 // offsets (seq increases strictly in a valid trace). Falls back to 0 when a
 // probe cannot be parsed, so a damaged trace is still listed correctly.
-uint64_t SeekSeq(const MappedView& view, EventParser& parser, uint64_t target) {
-  uint64_t lo = 0, hi = view.size;  // answer in [lo, hi]
+// [lo, hi] bounds the search (lo a line start); the index narrows it.
+uint64_t SeekSeq(const MappedView& view, EventParser& parser, uint64_t target, uint64_t lo,
+                 uint64_t hi) {
+  // The answer is in [lo, hi].
   int probes = 0;
   while (lo < hi && probes++ < 128) {
     const uint64_t mid = lo + (hi - lo) / 2;
@@ -58,6 +61,17 @@ uint64_t SeekSeq(const MappedView& view, EventParser& parser, uint64_t target) {
     }
   }
   return lo;
+}
+
+// Newlines in [begin, end).
+uint64_t CountLines(const MappedView& view, uint64_t begin, uint64_t end) {
+  uint64_t n = 0;
+  for (const char* p = view.data + begin; p < view.data + end; ++n) {
+    p = static_cast<const char*>(::memchr(p, '\n', static_cast<size_t>(view.data + end - p)));
+    if (p == nullptr) break;
+    ++p;
+  }
+  return n;
 }
 
 std::string TailError(const LineError& error, const std::string& path) {
@@ -180,24 +194,29 @@ absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const Inspec
   uint64_t begin = 0;
   uint64_t first_line = 1;
   if (options.from_seq && *options.from_seq > 0 && index) {
-    // Start at the last entry before the target (seq increases strictly in
-    // the validated prefix), or past the prefix when the target is beyond it.
+    // The entries bracket the target within one block (seq increases
+    // strictly in the validated prefix); a binary search finishes the seek,
+    // and counting newlines from the entry keeps the line numbers.
     const uint64_t target = *options.from_seq;
     if (index->facts.last_seq < target) {
       begin = index->facts.covered_bytes;
       first_line = index->facts.covered_lines + 1;
+      begin = SeekSeq(view, parser, target, begin, view.size);
+      first_line += CountLines(view, index->facts.covered_bytes, begin);
     } else {
       auto it = std::lower_bound(
           index->entries.begin(), index->entries.end(), target,
           [](const IndexEntry& e, uint64_t seq) { return e.seq < seq; });
+      const uint64_t hi = it == index->entries.end() ? index->facts.covered_bytes : it->offset;
       if (it != index->entries.begin()) {
         --it;
-        begin = it->offset;
-        first_line = it->line;
+        const uint64_t lo = it->offset;
+        begin = SeekSeq(view, parser, target, lo, hi);
+        first_line = it->line + CountLines(view, lo, begin);
       }
     }
   } else if (options.from_seq && *options.from_seq > 0) {
-    begin = SeekSeq(view, parser, *options.from_seq);
+    begin = SeekSeq(view, parser, *options.from_seq, 0, view.size);
     // Line numbers after a seek are unknown without counting; errors name bytes.
     if (begin != 0) first_line = 0;
   }
