@@ -56,7 +56,7 @@ void Generate(const std::string& path, uint64_t bytes, bool closed) {
   int64_t ts = 1700000000000;
   std::string buffer;
   uint64_t written = 0;
-  static const EventKind kKinds[] = {EventKind::kModelCall, EventKind::kToolCall,
+  static const EventKind kKinds[] = {EventKind::kModelCall,  EventKind::kToolCall,
                                      EventKind::kToolResult, EventKind::kToolCall,
                                      EventKind::kToolResult, EventKind::kPermissionDecision};
   for (uint64_t seq = 0;; ++seq) {
@@ -212,8 +212,8 @@ int main(int argc, char** argv) {
         ->Iterations(3);
     const char* modes[] = {"tail10", "tail10_kind_error", "from_seq_mid"};
     for (int mode = 0; mode < 3; ++mode) {
-      benchmark::RegisterBenchmark(Cat("inspect_", modes[mode], "_indexed", g).c_str(),
-                                   BM_Inspect, p, true, mode)
+      benchmark::RegisterBenchmark(Cat("inspect_", modes[mode], "_indexed", g).c_str(), BM_Inspect,
+                                   p, true, mode)
           ->Unit(benchmark::kMillisecond);
       auto* b = benchmark::RegisterBenchmark(Cat("inspect_", modes[mode], "_no_index", g).c_str(),
                                              BM_Inspect, p, false, mode);

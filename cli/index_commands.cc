@@ -110,8 +110,8 @@ void Install(CLI::App& app, Action& action) {
         if (*json) {
           WriteStdout(CheckJson(*report));
         } else {
-          std::vector<Field> fields = {{"file", *file}, {"index", report->index_path},
-                                       {"state", report->state}};
+          std::vector<Field> fields = {
+              {"file", *file}, {"index", report->index_path}, {"state", report->state}};
           if (!report->detail.empty()) fields.push_back({"detail", report->detail});
           if (report->stored) {
             fields.push_back({"events", Cat(report->stored->facts.events)});

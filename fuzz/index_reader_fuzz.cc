@@ -4,8 +4,8 @@
 // index file, then the trace bytes. Nothing here may crash, hang, or read
 // out of bounds, whatever the index claims.
 #include <cstddef>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // What a build writes, a reader accepts for the same bytes.
     absl::StatusOr<TraceIndex> back = MatchIndex(EncodeIndex(fresh), view);
     if (!back.ok()) {
-      std::fprintf(stderr, "built index rejected: %s\n", std::string(back.status().message()).c_str());
+      std::fprintf(stderr, "built index rejected: %s\n",
+                   std::string(back.status().message()).c_str());
       __builtin_trap();
     }
   }

@@ -111,8 +111,8 @@ TEST(CliIndex, TruncatedGarbageAndWrongVersionIndexes) {
     EXPECT_EQ(RunCli({"index", "check", "--file", file}).exit_code, 0) << name << " rebuilt";
     // Appends also repair a broken index of a small trace.
     WriteFileOrDie(Idx(file), bytes);
-    ASSERT_EQ(RunCli({"record", "--file", file, "--kind", "model.call", "--payload", "{}"}).exit_code,
-              0);
+    ASSERT_EQ(
+        RunCli({"record", "--file", file, "--kind", "model.call", "--payload", "{}"}).exit_code, 0);
     EXPECT_EQ(RunCli({"index", "check", "--file", file}).exit_code, 0) << name;
   }
 }
@@ -120,8 +120,8 @@ TEST(CliIndex, TruncatedGarbageAndWrongVersionIndexes) {
 TEST(CliIndex, StaleAfterAForeignAppend) {
   TempDir dir;
   const std::string file = MakeTrace(dir, 2);
-  AppendFileOrDie(file, EventLine("run-cli", "foreign-1", "model.call", 1800000000000, 3, "{}") +
-                            "\n");
+  AppendFileOrDie(file,
+                  EventLine("run-cli", "foreign-1", "model.call", 1800000000000, 3, "{}") + "\n");
   CliResult check = RunCli({"index", "check", "--file", file});
   EXPECT_EQ(check.exit_code, 0) << "a stale index is correct for what it covers";
   EXPECT_THAT(check.out, HasSubstr("state       stale"));
@@ -186,9 +186,9 @@ TEST(CliIndex, ConcurrentAppendersKeepItRight) {
     if (pid == 0) {
       int failures = 0;
       for (int r = 0; r < kRecords; ++r) {
-        CliResult res = RunCli({"record", "--file", file, "--kind",
-                                r % 2 ? "tool.result" : "tool.call", "--payload",
-                                r % 4 == 1 ? "{\"success\":false}" : "{\"p\":1}"});
+        CliResult res =
+            RunCli({"record", "--file", file, "--kind", r % 2 ? "tool.result" : "tool.call",
+                    "--payload", r % 4 == 1 ? "{\"success\":false}" : "{\"p\":1}"});
         if (res.exit_code != 0) ++failures;
       }
       _exit(failures == 0 ? 0 : 1);

@@ -22,9 +22,9 @@
 namespace traceframe {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::GenOptions;
 using testing::GenTrace;
+using ::testing::HasSubstr;
 using testing::ReadFileOrDie;
 using testing::TempDir;
 using testing::WriteFileOrDie;
@@ -74,7 +74,7 @@ std::string WriteBigTrace(const TempDir& dir, size_t bytes, size_t payload, int 
   while (written < bytes) {
     std::vector<PendingEvent> events;
     for (int i = 0; i < per_call; ++i, ++n) {
-      const EventKind kind = n % 3 == 0 ? EventKind::kToolCall
+      const EventKind kind = n % 3 == 0   ? EventKind::kToolCall
                              : n % 3 == 1 ? EventKind::kToolResult
                                           : EventKind::kModelCall;
       std::string payload_json = kind == EventKind::kToolResult
@@ -86,7 +86,8 @@ std::string WriteBigTrace(const TempDir& dir, size_t bytes, size_t payload, int 
     EXPECT_TRUE(AppendEvents(path, events, NoSync()).ok());
   }
   if (finish) {
-    EXPECT_TRUE(AppendEvent(path, EventKind::kRunFinished, "{\"status\":\"success\"}", NoSync()).ok());
+    EXPECT_TRUE(
+        AppendEvent(path, EventKind::kRunFinished, "{\"status\":\"success\"}", NoSync()).ok());
   }
   return path;
 }
@@ -115,8 +116,8 @@ TEST(IndexFormat, RoundTripsExactly) {
   index.last_event_len = 99;
   index.last_event_hash = 7;
   for (uint64_t i = 0; i < 5; ++i) {
-    index.entries.push_back(IndexEntry{i * 200, i << 20, -5 + static_cast<int64_t>(i),
-                                       i * 200, i * 200 + 1});
+    index.entries.push_back(
+        IndexEntry{i * 200, i << 20, -5 + static_cast<int64_t>(i), i * 200, i * 200 + 1});
   }
   const std::string bytes = EncodeIndex(index);
   EXPECT_EQ(bytes.size() % 8, 0u);
@@ -256,8 +257,8 @@ TEST(IndexSummary, IndexServedEqualsFullScanOnManyTraces) {
     if (!o.closed && !o.torn && o.defect == 0) {
       const std::string bytes = ReadFileOrDie(path);
       std::string extra = bytes.empty() || bytes.back() == '\n' ? "" : "\n";
-      extra += testing::EventLine("run-" + std::to_string(seed), "foreign", "error",
-                                  1800000000000, 100000, "{}") +
+      extra += testing::EventLine("run-" + std::to_string(seed), "foreign", "error", 1800000000000,
+                                  100000, "{}") +
                "\n";
       testing::AppendFileOrDie(path, extra);
       EXPECT_EQ(SummaryOutcome(path), WithoutIndex([&] { return SummaryOutcome(path); }))
@@ -331,11 +332,10 @@ TEST(IndexValidation, ExtendsOverAForeignTail) {
   WriteFileOrDie(path, GenTrace(3, o));
   ASSERT_TRUE(RebuildIndex(path).ok());
   const uint64_t covered = LoadIndex(path)->facts.covered_bytes;
-  testing::AppendFileOrDie(path, testing::EventLine("run-3", "f1", "model.call", 1, 50, "{}") +
-                                     "\n\n" +
-                                     testing::EventLine("run-3", "f2", "run.finished", 2, 51,
-                                                        "{\"status\":\"ok\"}") +
-                                     "\n");
+  testing::AppendFileOrDie(
+      path, testing::EventLine("run-3", "f1", "model.call", 1, 50, "{}") + "\n\n" +
+                testing::EventLine("run-3", "f2", "run.finished", 2, 51, "{\"status\":\"ok\"}") +
+                "\n");
   absl::StatusOr<TraceIndex> stale = LoadIndex(path);
   ASSERT_TRUE(stale.ok()) << "a correct prefix still matches";
   EXPECT_EQ(stale->facts.covered_bytes, covered);
@@ -425,7 +425,8 @@ TEST(IndexInspect, SeeksAgreeWithScans) {
   ASSERT_TRUE(LoadIndex(path).ok());
   ASSERT_GE(LoadIndex(path)->entries.size(), 3u);
   const uint64_t last = LoadIndex(path)->facts.last_seq;
-  for (uint64_t from : {uint64_t{1}, uint64_t{2}, last / 3, last / 2 + 1, last - 1, last, last + 5}) {
+  for (uint64_t from :
+       {uint64_t{1}, uint64_t{2}, last / 3, last / 2 + 1, last - 1, last, last + 5}) {
     InspectOptions o;
     o.from_seq = from;
     o.limit = 7;
@@ -443,10 +444,9 @@ TEST(IndexInspect, SeeksAgreeWithScans) {
     }
   }
   // A foreign tail with a bad line: the same error (or not) either way.
-  testing::AppendFileOrDie(path, "not json\n" +
-                                     testing::EventLine("run-big", "x", "tool.result", 1,
-                                                        last + 1, "{}") +
-                                     "\n{\"torn");
+  testing::AppendFileOrDie(
+      path, "not json\n" + testing::EventLine("run-big", "x", "tool.result", 1, last + 1, "{}") +
+                "\n{\"torn");
   for (uint64_t n : {1, 2}) {
     InspectOptions o;
     o.tail = n;

@@ -16,9 +16,9 @@ namespace traceframe::testing {
 struct GenOptions {
   int events = 20;
   bool closed = true;
-  bool quirks = false;   // CRLF, blank lines, BOM, unterminated last line
-  bool torn = false;     // append a torn line
-  int defect = 0;        // 0 none; 1..8 a specific invariant or parse failure
+  bool quirks = false;  // CRLF, blank lines, BOM, unterminated last line
+  bool torn = false;    // append a torn line
+  int defect = 0;       // 0 none; 1..8 a specific invariant or parse failure
   size_t payload_bytes = 16;
 };
 
@@ -26,19 +26,28 @@ inline std::string GenPayload(std::mt19937_64& rng, const std::string& kind, siz
   const std::string pad(bytes, 'x');
   if (kind == "tool.result") {
     switch (rng() % 5) {
-      case 0: return "{\"success\":false,\"pad\":\"" + pad + "\"}";
-      case 1: return "{\"success\":true,\"pad\":\"" + pad + "\"}";
-      case 2: return "{\"exit_code\":3}";
-      case 3: return "{\"exit_code\":0,\"pad\":\"" + pad + "\"}";
-      default: return "[1,2]";
+      case 0:
+        return "{\"success\":false,\"pad\":\"" + pad + "\"}";
+      case 1:
+        return "{\"success\":true,\"pad\":\"" + pad + "\"}";
+      case 2:
+        return "{\"exit_code\":3}";
+      case 3:
+        return "{\"exit_code\":0,\"pad\":\"" + pad + "\"}";
+      default:
+        return "[1,2]";
     }
   }
   if (kind == "run.finished") {
     switch (rng() % 4) {
-      case 0: return "{\"status\":\"success\"}";
-      case 1: return "{\"status\":\"failed\",\"summary\":\"s\"}";
-      case 2: return "{\"status\":7}";
-      default: return "{}";
+      case 0:
+        return "{\"status\":\"success\"}";
+      case 1:
+        return "{\"status\":\"failed\",\"summary\":\"s\"}";
+      case 2:
+        return "{\"status\":7}";
+      default:
+        return "{}";
     }
   }
   return "{\"n\":" + std::to_string(rng() % 1000) + ",\"pad\":\"" + pad + "\"}";
@@ -63,13 +72,26 @@ inline std::string GenTrace(uint64_t seed, const GenOptions& o) {
     const bool at_defect = o.events > 2 && i == o.events / 2;
     if (at_defect) {
       switch (o.defect) {
-        case 1: this_seq = seq > 0 ? seq - 1 : 0; break;  // seq not increasing
-        case 2: run_id = "other"; break;                   // mixed run id
-        case 3: event_id = "  "; break;                    // blank event id
-        case 4: kind = "run.finished"; break;              // finished not last
-        case 5: this_ts = ts - 5000; break;                // ts backwards: a warning only
-        case 6: this_seq = seq + 3; break;                 // seq gap: a warning only
-        default: break;
+        case 1:
+          this_seq = seq > 0 ? seq - 1 : 0;
+          break;  // seq not increasing
+        case 2:
+          run_id = "other";
+          break;  // mixed run id
+        case 3:
+          event_id = "  ";
+          break;  // blank event id
+        case 4:
+          kind = "run.finished";
+          break;  // finished not last
+        case 5:
+          this_ts = ts - 5000;
+          break;  // ts backwards: a warning only
+        case 6:
+          this_seq = seq + 3;
+          break;  // seq gap: a warning only
+        default:
+          break;
       }
     }
     if (i == 0 && o.defect == 8) kind = "model.call";  // first not run.started

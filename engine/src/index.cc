@@ -44,11 +44,10 @@ constexpr size_t kOffVersion = 8, kOffHeaderSize = 12, kOffEntrySize = 16, kOffF
                  kOffBlock = 24, kOffCovered = 32, kOffLines = 40, kOffEvents = 48,
                  kOffFirstSeq = 56, kOffLastSeq = 64, kOffFirstTs = 72, kOffLastTs = 80,
                  kOffKinds = 88, kOffToolFailures = 144, kOffEntryCount = 152, kOffHeadLen = 160,
-                 kOffHeadHash = 168, kOffLastOffset = 176, kOffLastLen = 184,
-                 kOffLastHash = 192, kOffLastKind = 200, kOffRunIdLen = 204,
-                 kOffStatusLen = 208, kOffReserved = 212, kOffStringsHash = 216,
-                 kOffEntriesHash = 224, kOffLastEntrySeq = 232, kOffLastEntryOffset = 240,
-                 kOffHeaderHash = 248;
+                 kOffHeadHash = 168, kOffLastOffset = 176, kOffLastLen = 184, kOffLastHash = 192,
+                 kOffLastKind = 200, kOffRunIdLen = 204, kOffStatusLen = 208, kOffReserved = 212,
+                 kOffStringsHash = 216, kOffEntriesHash = 224, kOffLastEntrySeq = 232,
+                 kOffLastEntryOffset = 240, kOffHeaderHash = 248;
 // Rebuilds split work into chunks of this size; below the threshold, one thread.
 constexpr uint64_t kChunkBytes = 64ull << 20;
 constexpr uint64_t kParallelThreshold = 64ull << 20;
@@ -111,7 +110,9 @@ struct Header {
   uint64_t last_entry_seq = 0;
   uint64_t last_entry_offset = 0;
 
-  uint64_t entries_offset() const { return kHeaderSize + Align8(uint64_t{run_id_len} + status_len); }
+  uint64_t entries_offset() const {
+    return kHeaderSize + Align8(uint64_t{run_id_len} + status_len);
+  }
 };
 
 std::string EncodeHeader(const Header& h) {
@@ -157,15 +158,15 @@ absl::Status Invalid(std::string_view why) {
 // Checks everything the header can say about itself.
 absl::StatusOr<Header> DecodeHeader(std::string_view bytes) {
   if (bytes.size() < kHeaderSize) {
-    return Invalid(Cat("file is ", bytes.size(), " bytes, shorter than the ", kHeaderSize,
-                       "-byte header"));
+    return Invalid(
+        Cat("file is ", bytes.size(), " bytes, shorter than the ", kHeaderSize, "-byte header"));
   }
   const char* p = bytes.data();
   if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) return Invalid("bad magic (not an index file)");
   const uint32_t version = GetU32(p + kOffVersion);
   if (version != kIndexFormatVersion) {
-    return Invalid(
-        Cat("unsupported index version ", version, " (this build reads ", kIndexFormatVersion, ")"));
+    return Invalid(Cat("unsupported index version ", version, " (this build reads ",
+                       kIndexFormatVersion, ")"));
   }
   if (GetU32(p + kOffHeaderSize) != kHeaderSize || GetU32(p + kOffEntrySize) != kEntrySize) {
     return Invalid("unexpected header or entry size");
@@ -326,7 +327,8 @@ class FdSource : public ByteSource {
     buf_.resize(len);
     uint64_t done = 0;
     while (done < len) {
-      const ssize_t n = ::pread(fd_, buf_.data() + done, len - done, static_cast<off_t>(off + done));
+      const ssize_t n =
+          ::pread(fd_, buf_.data() + done, len - done, static_cast<off_t>(off + done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return false;
       done += static_cast<uint64_t>(n);
@@ -383,7 +385,8 @@ absl::Status MatchAgainst(const TraceIndex& index, ByteSource& src, uint64_t siz
     if (bytes[0] != '\n') return mismatch("the last covered line has grown");
   }
   if (!src.Read(0, index.head_len, &bytes)) return mismatch("unreadable head");
-  if (Fnv1a(bytes) != index.head_hash) return mismatch("the start of the trace differs (rewritten)");
+  if (Fnv1a(bytes) != index.head_hash)
+    return mismatch("the start of the trace differs (rewritten)");
   if (f.events == 0) return absl::OkStatus();
   if (!src.Read(index.last_event_offset, index.last_event_len, &bytes) ||
       Fnv1a(bytes) != index.last_event_hash) {
@@ -425,7 +428,7 @@ struct Snap {
 struct Chunk {
   uint64_t begin = 0;  // in view coordinates
   uint64_t end = 0;
-  uint64_t stop = 0;   // absolute: where the readable bytes end (a torn tail's start, or end)
+  uint64_t stop = 0;  // absolute: where the readable bytes end (a torn tail's start, or end)
   uint64_t lines = 0;
   uint64_t events = 0;
   uint64_t kind_counts[kEventKindCount] = {};
@@ -552,7 +555,8 @@ void ScanInto(const MappedView& view, uint64_t shift, uint64_t begin, TraceIndex
   uint64_t at = begin;
   for (size_t i = 0; i < chunk_count; ++i) {
     chunks[i].begin = at;
-    uint64_t stop = i + 1 == chunk_count ? end : NextLineStart(view, begin + total / chunk_count * (i + 1));
+    uint64_t stop =
+        i + 1 == chunk_count ? end : NextLineStart(view, begin + total / chunk_count * (i + 1));
     stop = std::max(stop, at);
     chunks[i].end = stop;
     at = stop;
@@ -650,8 +654,8 @@ bool ExtendFromFd(int fd, uint64_t size, TraceIndex* index) {
   std::string buffer(size - base + simdjson::SIMDJSON_PADDING, '\0');
   uint64_t done = 0;
   while (done < size - base) {
-    const ssize_t n = ::pread(fd, buffer.data() + done, size - base - done,
-                              static_cast<off_t>(base + done));
+    const ssize_t n =
+        ::pread(fd, buffer.data() + done, size - base - done, static_cast<off_t>(base + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     done += static_cast<uint64_t>(n);
@@ -712,9 +716,9 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
   if (!decoded.ok()) return false;
   Header h = *decoded;
   if (h.events == 0 || h.covered_bytes != before.size || h.last_seq != before.last_seq ||
-      h.last_kind != static_cast<uint32_t>(before.last_kind) ||
-      h.last_ts_ms != before.last_ts_ms || h.status_len != 0 ||
-      h.strings_hash != Fnv1a(before.run_id) || h.run_id_len != before.run_id.size()) {
+      h.last_kind != static_cast<uint32_t>(before.last_kind) || h.last_ts_ms != before.last_ts_ms ||
+      h.status_len != 0 || h.strings_hash != Fnv1a(before.run_id) ||
+      h.run_id_len != before.run_id.size()) {
     return false;
   }
   const uint64_t entries_end = h.entries_offset() + h.entry_count * kEntrySize;
@@ -777,8 +781,8 @@ void RefreshLocked(const std::string& trace_path, int trace_fd, uint64_t size) {
     std::string header_bytes;
     if (idx_fd.valid() && ReadExact(idx_fd.get(), 0, kHeaderSize, &header_bytes)) {
       absl::StatusOr<Header> h = DecodeHeader(header_bytes);
-      worth_loading = h.ok() && h->covered_bytes <= size &&
-                      size - h->covered_bytes <= kWriterScanLimit;
+      worth_loading =
+          h.ok() && h->covered_bytes <= size && size - h->covered_bytes <= kWriterScanLimit;
     }
   }
   if (worth_loading) {
@@ -821,7 +825,8 @@ absl::StatusOr<TraceIndex> DecodeIndex(std::string_view bytes) {
   if (!decoded.ok()) return decoded.status();
   const Header& h = *decoded;
   const uint64_t entries_offset = h.entries_offset();
-  if (entries_offset > bytes.size() || h.entry_count > (bytes.size() - entries_offset) / kEntrySize) {
+  if (entries_offset > bytes.size() ||
+      h.entry_count > (bytes.size() - entries_offset) / kEntrySize) {
     return Invalid("file shorter than its header says");
   }
   std::string_view strings =
@@ -983,7 +988,8 @@ void PersistIndexBestEffort(const std::string& trace_path, const TraceIndex& ind
 absl::StatusOr<TraceIndex> LoadIndex(const std::string& trace_path) {
   std::optional<std::string> bytes = ReadIndexBytes(trace_path);
   if (!bytes) {
-    return absl::NotFoundError(Cat("no index for ", trace_path, IndexDisabled() ? " (TRACEFRAME_INDEX=off)" : ""));
+    return absl::NotFoundError(
+        Cat("no index for ", trace_path, IndexDisabled() ? " (TRACEFRAME_INDEX=off)" : ""));
   }
   absl::StatusOr<std::unique_ptr<TraceReader>> reader = TraceReader::Open(trace_path);
   if (!reader.ok()) return reader.status();

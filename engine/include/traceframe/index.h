@@ -39,13 +39,13 @@ inline constexpr uint64_t kDefaultIndexBlockBytes = 1ull << 20;
 // A point in the trace where a reader can start parsing.
 struct IndexEntry {
   uint64_t seq = 0;
-  uint64_t offset = 0;       // byte offset of the event's line
+  uint64_t offset = 0;  // byte offset of the event's line
   int64_t ts_ms = 0;
   uint64_t event_index = 0;  // 0-based ordinal of the event in the trace
   uint64_t line = 0;         // 1-based physical line number (blank lines counted)
   bool operator==(const IndexEntry& o) const {
-    return seq == o.seq && offset == o.offset && ts_ms == o.ts_ms &&
-           event_index == o.event_index && line == o.line;
+    return seq == o.seq && offset == o.offset && ts_ms == o.ts_ms && event_index == o.event_index &&
+           line == o.line;
   }
 };
 
@@ -128,8 +128,8 @@ struct IndexCheckReport {
   // "mismatch" (does not describe this trace, or differs from a fresh scan),
   // "stale" (correct, but covers fewer bytes than the trace has).
   std::string state;
-  std::string detail;            // why, for anything but "ok"
-  uint64_t index_bytes = 0;      // size of the .idx file
+  std::string detail;        // why, for anything but "ok"
+  uint64_t index_bytes = 0;  // size of the .idx file
   uint64_t trace_bytes = 0;
   std::optional<TraceIndex> stored;  // when it could be decoded
   TraceIndex fresh;                  // from a full scan
