@@ -4,18 +4,22 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "index_internal.h"
+#include "scan_internal.h"
 #include "trace_analysis.h"
 #include "traceframe/json.h"
 
 namespace traceframe {
 
-absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
-  absl::StatusOr<std::unique_ptr<TraceReader>> reader = TraceReader::Open(path);
-  if (!reader.ok()) return reader.status();
+namespace {
+
+// The summary of a full validating pass (the reference behavior, and the
+// source of every error message).
+absl::StatusOr<TraceSummary> SummaryFromFullScan(TraceReader& reader, const std::string& path) {
   VerifyOptions options;
   options.allow_open = true;
   options.max_issues = 1;
-  TraceAnalysis analysis = AnalyzeTrace(**reader, options);
+  TraceAnalysis analysis = AnalyzeTrace(reader, options);
   for (const VerifyIssue& issue : analysis.report.errors) {
     if (issue.code == "torn_tail") continue;  // summarize the readable prefix
     return absl::DataLossError(Cat(DescribeIssue(issue), " in ", path,
@@ -25,6 +29,68 @@ absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
     return absl::FailedPreconditionError(Cat("trace is empty: ", path));
   }
   return analysis.summary;
+}
+
+TraceSummary SummaryFromFacts(const IndexFacts& f, const std::optional<TornTail>& torn) {
+  TraceSummary s;
+  s.run_id = f.run_id;
+  s.finished = f.finished;
+  s.status = f.finished ? (f.finished_status ? *f.finished_status : "finished") : "open";
+  s.events = f.events;
+  s.model_calls = f.count(EventKind::kModelCall);
+  s.tool_calls = f.count(EventKind::kToolCall);
+  s.tool_results = f.count(EventKind::kToolResult);
+  s.tool_failures = f.tool_failures;
+  s.permission_decisions = f.count(EventKind::kPermissionDecision);
+  s.errors = f.count(EventKind::kError);
+  s.first_ts_ms = f.first_ts_ms;
+  s.last_ts_ms = f.last_ts_ms;
+  s.first_seq = f.first_seq;
+  s.last_seq = f.last_seq;
+  if (f.finished) s.finished_ts_ms = f.last_ts_ms;
+  s.torn_tail = torn;
+  return s;
+}
+
+}  // namespace
+
+// With a matching index, only the bytes it does not cover are read: O(1) for
+// a closed, indexed trace. The index may serve the summary only when it says
+// its covered prefix passed the open-trace checks (it was built by a full
+// validating scan, or kept by appends that preserve them), and the tail is
+// checked here with the same rules; anything else falls back to the full
+// scan, so errors and output are exactly those of a full scan.
+absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
+  // Read the index before mapping the trace: a trace growing meanwhile is
+  // then at least as long as what the index covers.
+  std::optional<std::string> index_bytes = ReadIndexBytes(path);
+  absl::StatusOr<std::unique_ptr<TraceReader>> reader = TraceReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  if (IndexDisabled() || (*reader)->size() == 0) return SummaryFromFullScan(**reader, path);
+  const MappedView view = ViewOf(**reader);
+  std::optional<TraceIndex> index;
+  std::optional<TornTail> torn;
+  bool changed = false;
+  if (index_bytes) {
+    absl::StatusOr<TraceIndex> matched = MatchIndex(*index_bytes, view);
+    if (matched.ok()) {
+      index = std::move(*matched);
+      const uint64_t covered = index->facts.covered_bytes;
+      if (covered < view.size) {
+        ExtendIndex(view, &*index, {}, &torn);
+        changed = index->facts.covered_bytes > covered;
+      }
+    }
+  }
+  if (!index) {
+    index = BuildIndex(view, {}, &torn);
+    changed = true;
+  }
+  if (changed) PersistIndexBestEffort(path, *index);
+  if (!index->facts.validated || index->facts.events == 0) {
+    return SummaryFromFullScan(**reader, path);
+  }
+  return SummaryFromFacts(index->facts, torn);
 }
 
 std::string HumanDuration(int64_t ms) {

@@ -207,14 +207,17 @@ TraceReader::ScanResult ScanRange(const MappedView& m, EventParser& parser, uint
   uint64_t line_number = first_line_number;
   EventView view;
   std::string reason;
-  if (pos == 0 && end >= kBom.size() && std::string_view(d, kBom.size()) == kBom) pos = 3;
+  const bool bom = pos == 0 && end >= kBom.size() && std::string_view(d, kBom.size()) == kBom;
+  if (bom) pos = 3;
   while (pos < end) {
     const void* nl = ::memchr(d + pos, '\n', end - pos);
     const uint64_t line_end = nl ? static_cast<uint64_t>(static_cast<const char*>(nl) - d) : end;
     const bool terminated = nl != nullptr;
     std::string_view line(d + pos, line_end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const uint64_t line_start = (pos == 3 && begin == 0) ? 0 : pos;
+    // Only a line after a BOM starts before its first byte (a line that
+    // merely begins at byte 3 does not).
+    const uint64_t line_start = (bom && pos == 3) ? 0 : pos;
     const uint64_t next = terminated ? line_end + 1 : line_end;
     ++result.lines;
     if (!IsBlank(line)) {

@@ -15,6 +15,7 @@
 #include "file_lock.h"
 #include "file_util.h"
 #include "host_context.h"
+#include "index_internal.h"
 #include "traceframe/json.h"
 
 namespace traceframe {
@@ -186,6 +187,9 @@ absl::Status CreateTraceFile(const std::string& path, std::string_view run_id,
     ::unlink(tmp.c_str());
   }
   if (status.ok() && options.sync) status = SyncDirectory(DirName(path));
+  // A new trace gets its index at once (a replaced one must not keep the old
+  // trace's index). Derived data: a failure here is not the caller's.
+  if (status.ok()) RefreshIndexAfterCreate(path);
   return status;
 }
 
@@ -263,6 +267,28 @@ absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
   }
   if (options.sync && ::fdatasync(fd) != 0) {
     return ErrnoError(errno, "failed to sync", path);
+  }
+  // Still under the lock, after the sync: the index never claims bytes that
+  // are not durable. O(1) unless the index needs repair (index_internal.h).
+  if (!IndexDisabled()) {
+    IndexWrite update;
+    update.trace_path = path;
+    update.trace_fd = fd;
+    update.before = *tail;
+    update.size_after = tail->size + buffer.size();
+    for (size_t i = 0; i < result.events.size(); ++i) {
+      const AppendedEvent& e = result.events[i];
+      const uint64_t end =
+          i + 1 < result.events.size() ? result.events[i + 1].offset : update.size_after;
+      WrittenLine line;
+      line.offset = e.offset;  // already past a '\n' added for needs_newline
+      line.text = std::string_view(buffer).substr(line.offset - tail->size, end - line.offset);
+      line.kind = e.kind;
+      line.seq = e.seq;
+      line.ts_ms = now;
+      update.lines.push_back(line);
+    }
+    UpdateIndexAfterWrite(update);
   }
   return result;
 }
