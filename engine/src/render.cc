@@ -443,7 +443,7 @@ background:var(--info-bg);color:var(--info)}
 .warn{--c:var(--warn);--c-bg:var(--warn-bg)}.tool{--c:var(--tool);--c-bg:var(--tool-bg)}
 .model{--c:var(--model);--c-bg:var(--model-bg)}.info{--c:var(--info);--c-bg:var(--info-bg)}
 .badge.ok,.badge.bad,.badge.warn,.badge.tool,.badge.model,.badge.info{background:var(--c-bg);color:var(--c)}
-.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(120px,1fr));gap:10px;margin-top:14px}
+.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(100px,1fr));gap:10px;margin-top:14px}
 .stat{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 12px;
 border-top:3px solid var(--c,var(--line))}
 .stat .num{display:block;font-size:20px;font-weight:700;color:var(--c,var(--ink))}
@@ -463,7 +463,7 @@ overflow-wrap:anywhere}
 table{width:100%;border-collapse:collapse;background:var(--card)}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line)}
 th{color:var(--muted);font-weight:600;font-size:12px}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 td.bad{color:var(--bad);font-weight:600}
 .timeline{list-style:none;margin:0;padding:0 0 0 34px;position:relative}
 .timeline:before{content:"";position:absolute;left:11px;top:4px;bottom:4px;width:2px;background:var(--line)}
@@ -776,8 +776,9 @@ void PageRenderer::ToolSections() {
     return a.first < b.first;
   });
   Raw("<section class=\"tools\"><h2>Tools</h2><table><thead><tr><th>tool</th>"
-      "<th>calls</th><th>results</th><th>failures</th><th>total duration</th>"
-      "<th>median duration</th></tr></thead><tbody>\n");
+      "<th class=\"n\">calls</th><th class=\"n\">results</th><th class=\"n\">failures</th>"
+      "<th class=\"n\">total duration</th><th class=\"n\">median duration</th></tr></thead>"
+      "<tbody>\n");
   for (const auto& [name, s] : rows) {
     Raw("<tr><td><code>");
     Escaped(name);
