@@ -1,5 +1,7 @@
 #include "traceframe/ledger.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -24,12 +26,13 @@ namespace {
 
 constexpr std::string_view kTraceExtension = ".traceframe";
 
-// The canonical form of a path that may not exist yet (the ledger before its
-// first rebuild): its existing prefix resolved, the rest appended.
-std::string CanonicalOrSelf(const std::string& path) {
+// An absolute path, without touching the file system beyond getcwd for a
+// relative one.
+std::string AbsolutePath(const std::string& path) {
+  if (!path.empty() && path[0] == '/') return path;
   std::error_code ec;
-  fs::path canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  return ec ? path : canonical.string();
+  fs::path absolute = fs::absolute(path, ec);
+  return ec ? path : absolute.lexically_normal().string();
 }
 
 // True when the first line of `path` is a ledger entry rather than an event:
@@ -53,7 +56,11 @@ bool LooksLikeLedger(const std::string& path) {
   return !object["trace_path"].error() && object["kind"].error() && object["event_id"].error();
 }
 
-std::vector<std::string> ListTraceFiles(const std::string& dir, absl::Status* status) {
+// The `*.traceframe` files under `dir`, as absolute paths under its canonical
+// form (one canonicalization for the whole walk, not one per file), sorted,
+// without `out` (the ledger itself, compared by device and inode).
+std::vector<std::string> ListTraceFiles(const std::string& dir, const std::string& out,
+                                        absl::Status* status) {
   std::vector<std::string> files;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -62,7 +69,15 @@ std::vector<std::string> ListTraceFiles(const std::string& dir, absl::Status* st
                                       "; pass --dir with the directory holding the traces"));
     return files;
   }
-  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+  const fs::path base = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  if (ec) {
+    *status = absl::UnavailableError(Cat("failed to read trace dir ", dir, ": ", ec.message()));
+    return files;
+  }
+  struct stat out_stat;
+  const bool out_exists = ::stat(out.c_str(), &out_stat) == 0;
+  const std::string out_name = fs::path(out).filename().string();
+  fs::recursive_directory_iterator it(base, fs::directory_options::skip_permission_denied, ec);
   if (ec) {
     *status = absl::UnavailableError(Cat("failed to read trace dir ", dir, ": ", ec.message()));
     return files;
@@ -73,9 +88,17 @@ std::vector<std::string> ListTraceFiles(const std::string& dir, absl::Status* st
       return files;
     }
     const fs::path& path = it->path();
-    if (!EndsWith(path.filename().string(), kTraceExtension)) continue;
+    const std::string name = path.filename().string();
+    if (!EndsWith(name, kTraceExtension)) continue;
     std::error_code file_ec;
-    if (!fs::is_regular_file(path, file_ec)) continue;  // follows symlinks to files
+    if (!it->is_regular_file(file_ec)) continue;  // follows symlinks to files
+    if (out_exists && name == out_name) {
+      struct stat st;
+      if (::stat(path.c_str(), &st) == 0 && st.st_dev == out_stat.st_dev &&
+          st.st_ino == out_stat.st_ino) {
+        continue;
+      }
+    }
     files.push_back(path.string());
   }
   std::sort(files.begin(), files.end());
@@ -117,7 +140,7 @@ absl::StatusOr<LedgerEntry> LedgerEntryForTrace(const std::string& path) {
   if (!summary.ok()) return summary.status();
   LedgerEntry e;
   e.run_id = summary->run_id;
-  e.trace_path = CanonicalOrSelf(path);
+  e.trace_path = AbsolutePath(path);
   e.status = summary->status;
   e.event_count = summary->events;
   e.model_calls = summary->model_calls;
@@ -135,13 +158,8 @@ absl::StatusOr<LedgerEntry> LedgerEntryForTrace(const std::string& path) {
 
 absl::StatusOr<LedgerRebuildResult> RebuildLedger(const LedgerRebuildOptions& options) {
   absl::Status status;
-  std::vector<std::string> files = ListTraceFiles(options.dir, &status);
+  std::vector<std::string> files = ListTraceFiles(options.dir, options.out, &status);
   if (!status.ok()) return status;
-  const std::string out_canonical = CanonicalOrSelf(options.out);
-  files.erase(
-      std::remove_if(files.begin(), files.end(),
-                     [&](const std::string& f) { return CanonicalOrSelf(f) == out_canonical; }),
-      files.end());
 
   // Each worker takes the next file by index and writes only its own slot.
   std::vector<std::optional<absl::StatusOr<LedgerEntry>>> slots(files.size());
