@@ -269,7 +269,8 @@ struct ToolStats {
 // calls and distinct tools are capped, and medians come from a reservoir.
 class ToolTracker {
  public:
-  static constexpr size_t kMaxPending = 1 << 16;
+  static constexpr size_t kMaxPending = 1 << 14;  // calls awaiting a result
+  static constexpr size_t kMaxScanPending = 64;   // an unnamed result scans at most this many
   static constexpr size_t kMaxTools = 256;
   static constexpr size_t kReservoir = 2048;
   static constexpr size_t kLabelBytes = 96;
@@ -297,7 +298,9 @@ class ToolTracker {
     std::optional<int64_t> duration = IntField(payload, "duration_ms");
     std::optional<Bar> bar;
     auto it = pending_.find(PairKey(payload, tool));
-    if (it == pending_.end() && tool == kUnnamed) it = FindAnyPending();
+    if (it == pending_.end() && tool == kUnnamed && pending_count_ <= kMaxScanPending) {
+      it = FindAnyPending();
+    }
     if (it != pending_.end()) {
       bar = std::move(it->second.front().bar);
       it->second.pop_front();
@@ -362,7 +365,7 @@ class ToolTracker {
   struct Pending {
     Bar bar;
   };
-  using PendingMap = std::unordered_map<std::string, std::deque<Pending>>;
+  using PendingMap = std::unordered_map<uint64_t, std::deque<Pending>>;
 
   static std::string ToolName(element payload) {
     std::optional<std::string_view> tool = StrField(payload, "tool");
@@ -371,11 +374,14 @@ class ToolTracker {
   }
 
   // A host's tool-use id pairs exactly; otherwise the same tool and command.
-  static std::string PairKey(element payload, const std::string& tool) {
+  // Only a hash is kept: a collision merely pairs two calls differently.
+  static uint64_t PairKey(element payload, const std::string& tool) {
     std::optional<std::string_view> id = StrField(payload, "tool_use_id");
     if (!id) id = StrField(payload["host"], "tool_use_id");
-    if (id) return Cat("id\x1f", *id);
-    return Cat("tc\x1f", tool, "\x1f", CutUtf8(StrField(payload, "command").value_or(""), 4096));
+    const std::string key =
+        id ? Cat("id\x1f", *id)
+           : Cat("tc\x1f", tool, "\x1f", StrField(payload, "command").value_or(""));
+    return std::hash<std::string>()(key);
   }
 
   PendingMap::iterator FindAnyPending() {
@@ -446,13 +452,14 @@ background:var(--info-bg);color:var(--info)}
 .stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(100px,1fr));gap:10px;margin-top:14px}
 .stat{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 12px;
 border-top:3px solid var(--c,var(--line))}
-.stat .num{display:block;font-size:20px;font-weight:700;color:var(--c,var(--ink))}
+.stat .num{display:block;font-size:19px;font-weight:700;white-space:nowrap;color:var(--c,var(--ink))}
 .stat .lbl{color:var(--muted);font-size:12px}
 .note{background:var(--warn-bg);border:1px solid var(--warn);border-radius:8px;padding:8px 12px;margin:12px 0}
 .callout{border-radius:6px;padding:4px 8px;background:var(--c-bg);color:var(--c);white-space:pre-wrap;
 overflow-wrap:anywhere}
 .panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
-.bars{display:grid;grid-template-columns:minmax(0,260px) 1fr 70px;gap:4px 10px;align-items:center}
+.bars{display:grid;grid-template-columns:minmax(0,260px) 1fr 90px;gap:4px 10px;align-items:center;
+max-height:460px;overflow-y:auto}
 .bar-label{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-family:var(--mono);font-size:12px}
 .track{position:relative;height:14px;background:var(--bg);border-radius:4px}
 .bar{position:absolute;top:2px;height:10px;border-radius:3px;background:var(--tool);min-width:3px}
