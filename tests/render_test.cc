@@ -1,6 +1,7 @@
 // The HTML report (reference §8, §10 R1/R2, §11.25/§11.36 fixed, bounded pages).
 #include "traceframe/render.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -266,6 +267,36 @@ TEST(RenderTest, HugeTraceStaysBounded) {
   EXPECT_THAT(html, HasSubstr("id=\"seq-0\""));       // the first
   EXPECT_THAT(html, HasSubstr("tool calls drawn"));
   EXPECT_THAT(html, HasSubstr("<td class=\"n\">100,000</td>"));  // every call counted
+}
+
+// Shown events and the gaps between them stay in trace order: head, gap,
+// a notable event from the middle, gap, tail.
+TEST(RenderTest, GapsSitWhereEventsWereLeftOut) {
+  std::string trace = EventLine("run-gaps", "e0", "run.started", kT0, 0, "{}") + "\n";
+  for (int seq = 1; seq < 50; ++seq) {
+    trace += (seq == 20 ? EventLine("run-gaps", Cat("e", seq), "error", kT0 + seq, seq,
+                                    R"({"message":"middle"})")
+                        : EventLine("run-gaps", Cat("e", seq), "model.call", kT0 + seq, seq,
+                                    R"({"provider":"p"})")) +
+             "\n";
+  }
+  RenderOptions options;
+  options.head_events = 5;
+  options.tail_events = 5;
+  RenderStats stats;
+  const std::string html = Render(trace, &stats, options);
+  EXPECT_EQ(stats.shown, 11u);
+  EXPECT_EQ(stats.omitted, 39u);
+  std::vector<size_t> positions;
+  for (const char* needle :
+       {"id=\"seq-4\"", "(seq 5–19)", "--from-seq 5 --limit 15", "id=\"seq-20\"", "(seq 21–44)",
+        "--from-seq 21 --limit 24", "id=\"seq-45\"", "id=\"seq-49\""}) {
+    positions.push_back(html.find(needle));
+    EXPECT_NE(positions.back(), std::string::npos) << needle;
+  }
+  EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end()));
+  EXPECT_THAT(html, Not(HasSubstr("id=\"seq-5\"")));
+  EXPECT_THAT(html, Not(HasSubstr("id=\"seq-44\"")));
 }
 
 TEST(RenderTest, WritesAtomicallyAndNeverOverTheTrace) {

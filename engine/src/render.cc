@@ -1056,6 +1056,10 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
   tools_.Finish(last_ts);
 
   // The tail, newest first until its budget is spent, then in trace order.
+  // The gap before it is set aside so that rendering a tail event does not
+  // place it (RenderEvent flushes the gap in front of what it renders).
+  const Gap gap_before_tail = gap_;
+  gap_ = Gap();
   std::vector<std::string> tail;
   size_t tail_bytes = 0;
   size_t keep_from = ring.size();
@@ -1073,6 +1077,7 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
     --keep_from;
   }
   out_ = &events_html;
+  gap_ = gap_before_tail;
   for (size_t i = 0; i < keep_from; ++i) gap_.Add(ring[i].seq);
   FlushGap();
   for (auto it = tail.rbegin(); it != tail.rend(); ++it) events_html.append(*it);
