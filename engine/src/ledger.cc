@@ -232,8 +232,11 @@ std::string LedgerEntryJson(const LedgerEntry& e) {
 absl::StatusOr<std::vector<LedgerEntry>> ReadLedger(const std::string& path) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) {
-    return absl::NotFoundError(Cat("failed to read ledger file ", path, ": ",
-                                   text.status().message(),
+    // ReadFile says "failed to read <path>: <reason>"; keep only the reason.
+    std::string_view reason = ToStd(text.status().message());
+    const std::string prefix = Cat("failed to read ", path, ": ");
+    if (StartsWith(reason, prefix)) reason.remove_prefix(prefix.size());
+    return absl::NotFoundError(Cat("failed to read ledger file ", path, ": ", reason,
                                    "; run `traceframe ledger rebuild` to create it"));
   }
   std::vector<LedgerEntry> entries;
