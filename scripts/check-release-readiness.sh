@@ -56,24 +56,27 @@ done
 grep -qE '^## \[?Unreleased\]?' "$root/CHANGELOG.md" || fail "CHANGELOG.md has no Unreleased section"
 grep -q 'MIT License' "$root/LICENSE" || fail "LICENSE is not the MIT license"
 
-# README commands are current: every `traceframe <cmd>` it shows exists, and
-# every command of the binary is shown.
+# README commands are current: every `traceframe <cmd>` its code blocks show
+# exists, and every command of the binary is shown. While commands are still
+# landing on main this warns; TRACEFRAME_README_STRICT=1 makes it fail.
+# TODO(lead): default TRACEFRAME_README_STRICT to 1 once run/exec/hook/index/
+# policy-check are all on main.
 commands=$("$prefix/bin/traceframe" --help | awk '/^Subcommands:/{on=1; next} on && /^  [a-z]/{print $1}')
 [ -n "$commands" ] || fail "could not list the binary's commands"
-# Commands are read from the README's code blocks (prose may say "traceframe records").
+readme_problems=""
 shown_commands=$(awk '/^```/{code=!code; next} code && $1=="traceframe" && $2 ~ /^[a-z][a-z-]*$/ {print $2}' "$root/README.md" | sort -u)
 for shown in $shown_commands; do
   printf '%s\n' $commands | grep -qx "$shown" ||
-    fail "README.md shows \`traceframe $shown\`, which is not a command (traceframe --help)"
+    readme_problems="$readme_problems
+  README.md shows \`traceframe $shown\`, which is not a command of this build"
 done
-missing=""
 for cmd in $commands; do
-  grep -qE "traceframe $cmd( |\$|\`)" "$root/README.md" || missing="$missing $cmd"
+  grep -qE "(traceframe |\`)$cmd( |\$|\`)" "$root/README.md" ||
+    readme_problems="$readme_problems
+  README.md does not show the command \`$cmd\`"
 done
-if [ -n "$missing" ]; then
-  if [ "${TRACEFRAME_README_STRICT:-0}" = 1 ]; then
-    fail "README.md does not show these commands:$missing"
-  fi
-  echo "warning: README.md does not show these commands yet:$missing" >&2
+if [ -n "$readme_problems" ]; then
+  [ "${TRACEFRAME_README_STRICT:-0}" = 1 ] && fail "README.md is not current:$readme_problems"
+  echo "warning: README.md is not current:$readme_problems" >&2
 fi
 echo "traceframe release readiness: ok"
