@@ -35,10 +35,11 @@ rich="$work/rich.traceframe"
 "$bin" record --file "$rich" --kind permission.decision --payload '{"capability":"fs.write:src/","decision":"allow","source":"policy"}' >/dev/null
 for i in 1 2 3 4 5 6; do
   "$bin" record --file "$rich" --kind tool.call --payload "{\"tool\":\"shell\",\"command\":\"make step-$i\",\"argv\":[\"make\",\"step-$i\"]}" >/dev/null
+  sleep "0.0$((i + 2))"  # results carry no duration_ms: the bars show real call-to-result times
   if [ "$i" = 4 ]; then
-    "$bin" record --file "$rich" --kind tool.result --payload "{\"tool\":\"shell\",\"command\":\"make step-$i\",\"success\":false,\"exit_code\":2,\"duration_ms\":$((i * 150)),\"stderr_preview\":\"step $i failed\"}" >/dev/null
+    "$bin" record --file "$rich" --kind tool.result --payload "{\"tool\":\"shell\",\"command\":\"make step-$i\",\"success\":false,\"exit_code\":2,\"stderr_preview\":\"step $i failed\"}" >/dev/null
   else
-    "$bin" record --file "$rich" --kind tool.result --payload "{\"tool\":\"shell\",\"command\":\"make step-$i\",\"success\":true,\"exit_code\":0,\"duration_ms\":$((i * 150)),\"stdout_preview\":\"ok\"}" >/dev/null
+    "$bin" record --file "$rich" --kind tool.result --payload "{\"tool\":\"shell\",\"command\":\"make step-$i\",\"success\":true,\"exit_code\":0,\"stdout_preview\":\"ok\"}" >/dev/null
   fi
 done
 "$bin" record --file "$rich" --kind tool.call --payload '{"tool":"Read","command":"README.md"}' >/dev/null

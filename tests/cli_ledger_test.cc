@@ -46,6 +46,7 @@ TEST(CliLedgerTest, RebuildListFilterShow) {  // LG1
   EXPECT_THAT(r.out, HasSubstr("traceframe ledger rebuild"));
   EXPECT_THAT(r.out, HasSubstr("entries     2"));
   EXPECT_THAT(r.out, HasSubstr("skipped     0"));
+  EXPECT_EQ(r.err, "");  // no progress lines when stderr is not a terminal
 
   r = RunCli({"ledger", "list", "--file", "ledger.traceframe"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
