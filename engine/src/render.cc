@@ -281,7 +281,6 @@ class ToolTracker {
   void Call(const EventView& e, element payload) {
     const std::string tool = ToolName(payload);
     ++Stats(tool).calls;
-    ++total_calls_;
     if (pending_count_ >= kMaxPending) return;  // drawn as nothing; counted in the table
     Pending p;
     p.bar.seq = e.seq;
@@ -418,7 +417,6 @@ class ToolTracker {
   std::priority_queue<Bar, std::vector<Bar>, std::greater<Bar>> slow_;  // fastest on top
   PendingMap pending_;
   size_t pending_count_ = 0;
-  uint64_t total_calls_ = 0;
   uint64_t drawn_total_ = 0;
   uint64_t rng_ = 0x9E3779B97F4A7C15ULL;
   std::unordered_map<std::string, ToolStats> tools_;
