@@ -42,6 +42,25 @@ VerifyReport VerifyOrDie(const std::string& path, bool allow_open) {
   return *report;
 }
 
+// The recorder serializes lines itself (constant parts cached); they must be
+// exactly what AppendEventLine, the CLI's serializer, writes for the same event.
+void ExpectSameBytesAsAppendEventLine(const std::string& line) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_FALSE(parser.parse(line).get(doc)) << line;
+  Event event;
+  event.version = static_cast<int>(doc["version"].get_int64().value());
+  event.run_id = std::string(doc["run_id"].get_string().value());
+  event.event_id = std::string(doc["event_id"].get_string().value());
+  event.kind = *ParseEventKind(doc["kind"].get_string().value());
+  event.ts_ms = doc["ts_ms"].get_int64().value();
+  event.seq = doc["seq"].get_uint64().value();
+  const size_t at = line.find(",\"payload\":");
+  ASSERT_NE(at, std::string::npos);
+  event.payload_json = line.substr(at + 11, line.size() - at - 12);
+  EXPECT_EQ(SerializeEventLine(event), line + "\n");
+}
+
 RecorderOptions Fast(SyncPolicy sync = SyncPolicy::kBatch) {
   RecorderOptions options;
   options.sync = sync;
@@ -53,7 +72,9 @@ RecorderOptions Fast(SyncPolicy sync = SyncPolicy::kBatch) {
 TEST(RecorderTest, HelpersWriteTheReferencePayloads) {
   TempDir dir;
   const std::string path = dir.File("runs/h.traceframe");
-  absl::StatusOr<std::unique_ptr<TraceRecorder>> rec = TraceRecorder::Start(path, "run-h", false);
+  // A run id that needs escaping.
+  absl::StatusOr<std::unique_ptr<TraceRecorder>> rec =
+      TraceRecorder::Start(path, "run-\"h\"\\\xff", false);
   ASSERT_TRUE(rec.ok()) << rec.status();
   ASSERT_TRUE((*rec)->ModelCall("openai", "gpt-5.5").ok());
   ASSERT_TRUE((*rec)->PermissionDecision("fs.write:README.md", "allow").ok());
@@ -67,11 +88,12 @@ TEST(RecorderTest, HelpersWriteTheReferencePayloads) {
   EXPECT_EQ(*seq, 7u);
   EXPECT_EQ((*rec)->last_seq(), 7u);
   ASSERT_TRUE((*rec)->Finish("success", "harness completed").ok());
-  EXPECT_EQ((*rec)->run_id(), "run-h");
+  EXPECT_EQ((*rec)->run_id(), "run-\"h\"\\\xEF\xBF\xBD");
   rec->reset();
 
   const std::vector<std::string> lines = SplitLines(ReadFileOrDie(path));
   ASSERT_EQ(lines.size(), 9u);
+  for (const std::string& line : lines) ExpectSameBytesAsAppendEventLine(line);
   EXPECT_THAT(lines[0], HasSubstr("\"kind\":\"run.started\",\"ts_ms\":"));
   EXPECT_THAT(lines[0], HasSubstr("\"created_by\":\"traceframe\""));
   EXPECT_THAT(lines[1],

@@ -65,7 +65,7 @@ std::string SerializeEventLine(const Event& event) {
   return out;
 }
 
-std::string NewEventId() {
+void AppendNewEventId(std::string* out) {
   // absl::BitGen is seeded from the OS once per generator; a thread-local one
   // keeps id generation lock-free for the recorder's producer threads.
   static const bool fork_hook = (pthread_atfork(nullptr, nullptr, &OnForkChild), true);
@@ -87,13 +87,20 @@ std::string NewEventId() {
   b[6] = (b[6] & 0x0F) | 0x40;
   b[8] = (b[8] & 0x3F) | 0x80;
   static constexpr char kHex[] = "0123456789abcdef";
+  char id[36];
+  char* p = id;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = kHex[b[i] >> 4];
+    *p++ = kHex[b[i] & 0xF];
+  }
+  out->append(id, sizeof(id));
+}
+
+std::string NewEventId() {
   std::string id;
   id.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
-    id.push_back(kHex[b[i] >> 4]);
-    id.push_back(kHex[b[i] & 0xF]);
-  }
+  AppendNewEventId(&id);
   return id;
 }
 

@@ -62,6 +62,16 @@ constexpr size_t kMaxGatherBytes = 8u << 20;
 constexpr size_t kSlotReserve = 512;
 constexpr int kSpinIterations = 256;
 constexpr int kYieldIterations = 16;
+// Flusher idle states (see FlusherLoop).
+constexpr int kAwake = 0;
+constexpr int kNapping = 1;
+constexpr int kSleeping = 2;
+// Syncer states.
+constexpr int kSyncerBusy = 0;
+constexpr int kSyncerIdle = 1;     // everything written is synced
+constexpr int kSyncerWaiting = 2;  // waiting for its max_delay deadline
+// Sleeps are woken explicitly; this bound only guards against a lost wake-up.
+constexpr std::chrono::milliseconds kSafetyNetWait(100);
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -140,15 +150,23 @@ class TraceRecorder::Impl {
         first_seq_(tail.last_seq + 1),
         capacity_(RoundUpPow2(options_.ring_capacity)),
         mask_(capacity_ - 1),
+        wake_threshold_(std::max<uint64_t>(1, capacity_ / 4)),
         slots_(new Slot[capacity_]),
         file_size_(tail.size),
         last_ts_ms_(tail.last_ts_ms),
         needs_newline_(tail.needs_newline) {
+    line_prefix_ = Cat("{\"version\":", kFormatVersion, ",\"run_id\":");
+    AppendJsonString(&line_prefix_, run_id_);
+    line_prefix_.append(",\"event_id\":\"");
+    for (int k = 0; k < kEventKindCount; ++k) {
+      kind_infix_[k] = Cat("\",\"kind\":\"", EventKindName(static_cast<EventKind>(k)), "\",\"ts_ms\":");
+    }
     for (size_t i = 0; i < capacity_; ++i) {
       slots_[i].state.store(2 * i, std::memory_order_relaxed);
       slots_[i].line.reserve(kSlotReserve);
     }
     flusher_ = std::thread([this] { FlusherLoop(); });
+    if (options_.sync != SyncPolicy::kNone) syncer_ = std::thread([this] { SyncerLoop(); });
   }
 
   ~Impl() {
@@ -159,6 +177,14 @@ class TraceRecorder::Impl {
       flusher_cv_.notify_all();
     }
     flusher_.join();
+    if (syncer_.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        syncer_stop_.store(true, std::memory_order_seq_cst);
+        syncer_cv_.notify_all();
+      }
+      syncer_.join();
+    }
   }
 
   const std::string& path() const { return path_; }
@@ -219,21 +245,26 @@ class TraceRecorder::Impl {
     // Serialize outside the ring into this thread's buffer, then swap it into
     // the slot: no copy, and buffers keep their capacity as they circulate.
     thread_local std::string line;
-    thread_local Event event;
     line.clear();
     int64_t ts = 0;
     uint32_t ts_offset = 0;
     if (!refused) {
-      event.run_id.assign(run_id_);
-      event.event_id = NewEventId();
-      event.kind = kind;
-      event.ts_ms = ts = NowEpochMs();
-      event.seq = seq;
-      event.payload_json.assign(payload_json.data(), payload_json.size());
-      AppendEventLine(&line, event);
-      // The first `,"ts_ms":` is the field: run_id is escaped (no bare quote)
-      // and the payload comes after it.
-      ts_offset = static_cast<uint32_t>(line.find(",\"ts_ms\":") + 9);
+      // Byte for byte what AppendEventLine writes (a test holds them equal),
+      // with the run id's escaping and the kind's text done once, not per
+      // event.
+      ts = NowEpochMs();
+      line.append(line_prefix_);
+      AppendNewEventId(&line);
+      line.append(kind_infix_[static_cast<size_t>(kind)]);
+      ts_offset = static_cast<uint32_t>(line.size());
+      char digits[24];
+      line.append(digits, static_cast<size_t>(DecimalDigits(ts, digits, sizeof(digits))));
+      line.append(",\"seq\":");
+      const std::to_chars_result r = std::to_chars(digits, digits + sizeof(digits), seq);
+      line.append(digits, static_cast<size_t>(r.ptr - digits));
+      line.append(",\"payload\":");
+      line.append(payload_json.data(), payload_json.size());
+      line.append("}\n");
     }
 
     Slot& slot = slots_[index & mask_];
@@ -242,7 +273,12 @@ class TraceRecorder::Impl {
     slot.ts_ms = ts;
     slot.ts_offset = ts_offset;
     slot.state.store(2 * index + 1, std::memory_order_seq_cst);
-    if (flusher_idle_.load(std::memory_order_seq_cst)) WakeFlusher();
+    const int idle = flusher_idle_.load(std::memory_order_seq_cst);
+    if (idle == kSleeping ||
+        (idle == kNapping &&
+         index + 1 >= flusher_next_.load(std::memory_order_relaxed) + wake_threshold_)) {
+      WakeFlusher();
+    }
 
     if (refused) {
       return absl::FailedPreconditionError(
@@ -280,6 +316,7 @@ class TraceRecorder::Impl {
       if (slot.state.load(std::memory_order_acquire) == want) return;
       sched_yield();
     }
+    if (flusher_idle_.load(std::memory_order_seq_cst) != kAwake) WakeFlusher();
     std::unique_lock<std::mutex> lock(mu_);
     slot_waiters_.fetch_add(1, std::memory_order_seq_cst);
     while (slot.state.load(std::memory_order_seq_cst) != want) {
@@ -300,7 +337,12 @@ class TraceRecorder::Impl {
     while (cur < target &&
            !sync_target_.compare_exchange_weak(cur, target, std::memory_order_seq_cst)) {
     }
-    if (flusher_idle_.load(std::memory_order_seq_cst)) WakeFlusher();
+    if (flusher_idle_.load(std::memory_order_seq_cst) != kAwake) WakeFlusher();
+    if (options_.sync != SyncPolicy::kNone &&
+        syncer_state_.load(std::memory_order_seq_cst) != kSyncerBusy) {
+      std::lock_guard<std::mutex> lock(mu_);
+      syncer_cv_.notify_one();
+    }
   }
 
   // Waits until the first `target` indices are durable (or written, under
@@ -325,6 +367,7 @@ class TraceRecorder::Impl {
     failed_.store(true, std::memory_order_seq_cst);
     progress_cv_.notify_all();
     space_cv_.notify_all();
+    syncer_cv_.notify_all();
   }
 
   // Rewrites a slot's ts_ms so file order never goes back in time: a producer
@@ -397,18 +440,18 @@ class TraceRecorder::Impl {
     }
   }
 
+  // The writer thread: gathers published runs in seq order, writes them,
+  // frees the slots. It never waits for the disk: syncing is the syncer's.
   void FlusherLoop() {
     std::vector<iovec> iov;
     iov.reserve(kMaxGatherSlots + 1);
-    uint64_t next = 0;    // next index to write
-    uint64_t synced = 0;  // indices [0, synced) are durable
-    size_t unsynced_bytes = 0;
-    Clock::time_point first_unsynced{};
+    uint64_t next = 0;  // next index to write
     const bool syncing = options_.sync != SyncPolicy::kNone;
     for (;;) {
       // Gather the longest unbroken run of published slots.
       iov.clear();
       size_t bytes = 0;
+      const uint64_t round_start = next;
       uint64_t end = next;
       const bool failed = failed_.load(std::memory_order_acquire);
       if (needs_newline_ && !failed) {
@@ -428,16 +471,15 @@ class TraceRecorder::Impl {
       }
 
       if (end > next) {
-        uint64_t lines = 0;
+        bool written_ok = false;
         if (!failed) {
-          lines = iov.size() - (needs_newline_ ? 1 : 0);
+          const uint64_t lines = iov.size() - (needs_newline_ ? 1 : 0);
           absl::Status written = bytes > 0 ? WriteRound(iov, bytes) : absl::OkStatus();
           if (written.ok()) {
+            written_ok = true;
             needs_newline_ = false;
             events_written_.fetch_add(lines, std::memory_order_relaxed);
-            bytes_written_.fetch_add(bytes, std::memory_order_relaxed);
-            if (syncing && unsynced_bytes == 0 && bytes > 0) first_unsynced = Clock::now();
-            unsynced_bytes += bytes;
+            bytes_written_.fetch_add(bytes, std::memory_order_seq_cst);
           } else {
             SetFailed(std::move(written));
           }
@@ -452,76 +494,139 @@ class TraceRecorder::Impl {
           std::lock_guard<std::mutex> lock(mu_);
           space_cv_.notify_all();
         }
-        if (!syncing && !failed_.load(std::memory_order_acquire)) {
-          synced = next;
-          PublishProgress(synced);
-        }
-      }
-
-      // Sync by policy.
-      if (syncing && synced < next && !failed_.load(std::memory_order_acquire)) {
-        bool sync_now =
-            options_.sync == SyncPolicy::kEvery ||
-            sync_target_.load(std::memory_order_seq_cst) > synced ||
-            unsynced_bytes >= options_.max_bytes ||
-            Clock::now() - first_unsynced >= absl::ToChronoNanoseconds(options_.max_delay) ||
-            stop_.load(std::memory_order_acquire);
-        if (sync_now) {
-          const uint64_t covered = next;
-          int rc;
-          do {
-            rc = ::fdatasync(fd_.get());
-          } while (rc != 0 && errno == EINTR);
-          syncs_.fetch_add(1, std::memory_order_relaxed);
-          if (rc != 0) {
-            SetFailed(ErrnoError(errno, "failed to sync", path_));
-          } else {
-            synced = covered;
-            unsynced_bytes = 0;
-            PublishProgress(synced);
+        if (written_ok) {
+          written_count_.store(next, std::memory_order_seq_cst);
+          if (!syncing) {
+            PublishProgress(next);
+          } else if (SyncerShouldWake()) {
+            std::lock_guard<std::mutex> lock(mu_);
+            syncer_cv_.notify_one();
           }
         }
       }
 
-      if (SlotPublished(next)) continue;
+      flusher_next_.store(next, std::memory_order_relaxed);
+      if (stop_.load(std::memory_order_seq_cst) && !SlotPublished(next)) break;
+      if (WorkReady(next)) continue;
 
-      // Idle: sleep until a producer publishes, someone asks for a sync, the
-      // batch deadline passes, or we are told to stop.
-      flusher_idle_.store(true, std::memory_order_seq_cst);
-      if (SlotPublished(next) || WantsSync(synced, next)) {
-        flusher_idle_.store(false, std::memory_order_relaxed);
+      // Nothing worth a syscall yet. After a round that wrote something (or
+      // with a few events waiting) take a nap of max_delay: producers do not
+      // wake a napping writer until a quarter of the ring is waiting, so a
+      // busy recorder writes big runs instead of one event per writev. With
+      // nothing at all to do, sleep until the next event arrives.
+      const bool nap = end > round_start || SlotPublished(next);
+      flusher_idle_.store(nap ? kNapping : kSleeping, std::memory_order_seq_cst);
+      auto ready = [&] {
+        return WorkReady(next) || (!nap && SlotPublished(next)) ||
+               stop_.load(std::memory_order_seq_cst);
+      };
+      if (!ready()) {
+        std::unique_lock<std::mutex> lock(mu_);
+        flusher_cv_.wait_for(
+            lock, nap ? absl::ToChronoNanoseconds(options_.max_delay) : kSafetyNetWait, ready);
+      }
+      flusher_idle_.store(kAwake, std::memory_order_relaxed);
+    }
+  }
+
+  // Worth a writer round right away: a quarter of the ring is waiting, or
+  // someone waits in Flush() (or a kEvery call) for unwritten events.
+  bool WorkReady(uint64_t next) const {
+    if (SlotPublished(next + wake_threshold_ - 1)) return true;
+    return sync_target_.load(std::memory_order_seq_cst) > next && SlotPublished(next);
+  }
+
+  // Whether the writer must wake the syncer (which otherwise sleeps until its
+  // max_delay deadline): it is idle, or a sync is due by policy or request.
+  bool SyncerShouldWake() const {
+    const int state = syncer_state_.load(std::memory_order_seq_cst);
+    if (state == kSyncerIdle) return true;
+    if (state != kSyncerWaiting) return false;
+    return SyncDue(synced_count_.load(std::memory_order_seq_cst),
+                   synced_bytes_.load(std::memory_order_seq_cst));
+  }
+
+  // A sync is due now, apart from the max_delay deadline: kEvery, a Flush()
+  // waiting, or max_bytes written since the last sync.
+  bool SyncDue(uint64_t synced, uint64_t synced_bytes) const {
+    if (written_count_.load(std::memory_order_seq_cst) <= synced) return false;
+    return options_.sync == SyncPolicy::kEvery ||
+           sync_target_.load(std::memory_order_seq_cst) > synced ||
+           bytes_written_.load(std::memory_order_seq_cst) - synced_bytes >= options_.max_bytes;
+  }
+
+  // The syncer thread (kBatch and kEvery): fdatasyncs what the writer has
+  // written, by policy, while the writer keeps writing. One sync covers all
+  // waiting callers (group commit).
+  void SyncerLoop() {
+    uint64_t synced = 0;
+    Clock::time_point first_unsynced = Clock::now();
+    const auto delay = absl::ToChronoNanoseconds(options_.max_delay);
+    for (;;) {
+      if (failed_.load(std::memory_order_acquire)) {
+        // Nothing more will be synced; wait to be stopped.
+        std::unique_lock<std::mutex> lock(mu_);
+        syncer_cv_.wait_for(lock, kSafetyNetWait,
+                            [&] { return syncer_stop_.load(std::memory_order_seq_cst); });
+        if (syncer_stop_.load(std::memory_order_seq_cst)) return;
         continue;
       }
-      if (stop_.load(std::memory_order_seq_cst)) {
-        flusher_idle_.store(false, std::memory_order_relaxed);
-        break;
-      }
-      {
-        std::unique_lock<std::mutex> lock(mu_);
+      if (written_count_.load(std::memory_order_seq_cst) <= synced) {
+        if (syncer_stop_.load(std::memory_order_seq_cst)) return;
+        syncer_state_.store(kSyncerIdle, std::memory_order_seq_cst);
         auto ready = [&] {
-          return SlotPublished(next) || WantsSync(synced, next) ||
-                 stop_.load(std::memory_order_seq_cst);
+          return written_count_.load(std::memory_order_seq_cst) > synced ||
+                 syncer_stop_.load(std::memory_order_seq_cst) ||
+                 failed_.load(std::memory_order_seq_cst);
         };
-        if (syncing && synced < next && !failed_.load(std::memory_order_acquire)) {
-          flusher_cv_.wait_until(
-              lock, first_unsynced + absl::ToChronoNanoseconds(options_.max_delay), ready);
-        } else {
-          flusher_cv_.wait_for(lock, std::chrono::milliseconds(100), ready);
+        if (!ready()) {
+          std::unique_lock<std::mutex> lock(mu_);
+          syncer_cv_.wait_for(lock, kSafetyNetWait, ready);
         }
+        syncer_state_.store(kSyncerBusy, std::memory_order_seq_cst);
+        first_unsynced = Clock::now();
+        continue;
       }
-      flusher_idle_.store(false, std::memory_order_relaxed);
+      const uint64_t synced_bytes = synced_bytes_.load(std::memory_order_relaxed);
+      if (!SyncDue(synced, synced_bytes) && Clock::now() < first_unsynced + delay &&
+          !syncer_stop_.load(std::memory_order_seq_cst)) {
+        syncer_state_.store(kSyncerWaiting, std::memory_order_seq_cst);
+        auto ready = [&] {
+          return SyncDue(synced, synced_bytes) || syncer_stop_.load(std::memory_order_seq_cst) ||
+                 failed_.load(std::memory_order_seq_cst);
+        };
+        if (!ready()) {
+          std::unique_lock<std::mutex> lock(mu_);
+          syncer_cv_.wait_until(lock, first_unsynced + delay, ready);
+        }
+        syncer_state_.store(kSyncerBusy, std::memory_order_seq_cst);
+        continue;  // look again: due by request, size or deadline now
+      }
+      // Bytes first, then the count: the byte figure may lag the count, which
+      // only makes the next max_bytes sync come a little early.
+      const uint64_t bytes = bytes_written_.load(std::memory_order_seq_cst);
+      const uint64_t covered = written_count_.load(std::memory_order_seq_cst);
+      const Clock::time_point started = Clock::now();
+      int rc;
+      do {
+        rc = ::fdatasync(fd_.get());
+      } while (rc != 0 && errno == EINTR);
+      syncs_.fetch_add(1, std::memory_order_relaxed);
+      if (rc != 0) {
+        SetFailed(ErrnoError(errno, "failed to sync", path_));
+        continue;
+      }
+      synced = covered;
+      synced_bytes_.store(bytes, std::memory_order_seq_cst);
+      synced_count_.store(covered, std::memory_order_seq_cst);
+      // Anything written during the sync has waited since it started.
+      first_unsynced = started;
+      PublishProgress(covered);
     }
   }
 
   bool SlotPublished(uint64_t index) const {
     return slots_[index & mask_].state.load(std::memory_order_seq_cst) == 2 * index + 1;
-  }
-
-  // A Flush() or kEvery call waits for written data that is not yet synced.
-  bool WantsSync(uint64_t synced, uint64_t next) const {
-    return options_.sync != SyncPolicy::kNone && synced < next &&
-           sync_target_.load(std::memory_order_seq_cst) > synced &&
-           !failed_.load(std::memory_order_seq_cst);
   }
 
   const std::string path_;
@@ -531,7 +636,12 @@ class TraceRecorder::Impl {
   const uint64_t first_seq_;
   const size_t capacity_;
   const size_t mask_;
+  const uint64_t wake_threshold_;  // a napping flusher is woken this far behind
   std::unique_ptr<Slot[]> slots_;
+  // Constant parts of every line: `{"version":1,"run_id":"..","event_id":"`
+  // and `","kind":"..","ts_ms":` per kind.
+  std::string line_prefix_;
+  std::string kind_infix_[kEventKindCount];
 
   // Producer side.
   std::atomic<uint64_t> claim_{0};      // next index to claim | kClosedBit
@@ -543,7 +653,8 @@ class TraceRecorder::Impl {
   int64_t last_ts_ms_;
   bool needs_newline_;
   std::atomic<uint64_t> durable_count_{0};
-  std::atomic<bool> flusher_idle_{false};
+  std::atomic<int> flusher_idle_{kAwake};  // kAwake, kNapping or kSleeping
+  std::atomic<uint64_t> flusher_next_{0};  // the flusher's next index (a hint)
   std::atomic<bool> stop_{false};
 
   // Sleeping and the sticky error.
@@ -561,7 +672,17 @@ class TraceRecorder::Impl {
   std::atomic<uint64_t> write_calls_{0};
   std::atomic<uint64_t> syncs_{0};
 
-  std::thread flusher_;  // last: started after everything above exists
+  // Written by the writer, read by the syncer and by producers' wake checks.
+  std::atomic<uint64_t> written_count_{0};  // indices [0, n) are written
+  std::atomic<int> syncer_state_{kSyncerBusy};
+  std::atomic<uint64_t> synced_count_{0};
+  std::atomic<uint64_t> synced_bytes_{0};
+  std::atomic<bool> syncer_stop_{false};
+  std::condition_variable syncer_cv_;
+
+  // Last: started after everything above exists, joined in ~Impl.
+  std::thread flusher_;  // the writer
+  std::thread syncer_;   // kBatch and kEvery only
 };
 
 namespace {
@@ -633,7 +754,8 @@ absl::StatusOr<std::unique_ptr<TraceRecorder>> TraceRecorder::Start(const std::s
   write_options.lock_timeout = timeout;
   absl::StatusOr<AppendResult> created = InitTrace(path, run_id, started, force, write_options);
   if (!created.ok()) return created.status();
-  absl::StatusOr<std::unique_ptr<Impl>> impl = OpenImpl(path, options, run_id);
+  // The file holds the run id as written: invalid UTF-8 replaced by U+FFFD.
+  absl::StatusOr<std::unique_ptr<Impl>> impl = OpenImpl(path, options, SanitizeUtf8(run_id));
   if (!impl.ok()) return impl.status();
   return std::unique_ptr<TraceRecorder>(new TraceRecorder(std::move(*impl)));
 }
