@@ -15,6 +15,7 @@
 // writing the same number of preformatted lines of the same size with
 // write(2) per batch and one fdatasync(2) per batch; no serialization.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +50,18 @@ size_t MessageLength(size_t line_bytes) {
   return line_bytes > kLineOverhead ? line_bytes - kLineOverhead : 1;
 }
 
+// CPU time of the whole process (all threads, user + system), in ns. The
+// machine these numbers come from is shared, so wall-clock throughput says
+// as much about the neighbours as about the code; CPU per event does not.
+int64_t ProcessCpuNs() {
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  auto ns = [](const timeval& tv) {
+    return static_cast<int64_t>(tv.tv_sec) * 1000000000 + static_cast<int64_t>(tv.tv_usec) * 1000;
+  };
+  return ns(ru.ru_utime) + ns(ru.ru_stime);
+}
+
 int64_t EventsFor(SyncPolicy sync, size_t line_bytes) {
   if (sync == SyncPolicy::kEvery) return 2000;  // one fdatasync is ~1-5 ms here
   return line_bytes >= 1000 ? 100000 : 400000;
@@ -65,6 +78,9 @@ void BM_Recorder(benchmark::State& state) {
   RecorderOptions options;
   options.sync = sync;
   options.started_payload_json = "{\"created_by\":\"recorder_bench\",\"status\":\"started\"}";
+  if (const char* ring = std::getenv("TRACEFRAME_BENCH_RING")) {
+    options.ring_capacity = static_cast<size_t>(std::atoll(ring));
+  }
 
   std::vector<std::vector<int64_t>> latencies(producers);
   for (auto& l : latencies) l.reserve(per_thread);
@@ -72,6 +88,7 @@ void BM_Recorder(benchmark::State& state) {
   uint64_t bytes = 0;
   uint64_t syncs = 0;
   uint64_t writes = 0;
+  int64_t cpu_ns = 0;
   for (auto _ : state) {
     state.PauseTiming();
     absl::StatusOr<std::unique_ptr<TraceRecorder>> rec =
@@ -81,6 +98,7 @@ void BM_Recorder(benchmark::State& state) {
       return;
     }
     for (auto& l : latencies) l.clear();
+    const int64_t cpu_start = ProcessCpuNs();
     state.ResumeTiming();
 
     std::vector<std::thread> threads;
@@ -106,6 +124,7 @@ void BM_Recorder(benchmark::State& state) {
     if (!(*rec)->Flush().ok()) std::abort();
 
     state.PauseTiming();
+    cpu_ns += ProcessCpuNs() - cpu_start;
     const RecorderStats stats = (*rec)->stats();
     bytes += stats.bytes_written;
     syncs += stats.syncs;
@@ -128,6 +147,7 @@ void BM_Recorder(benchmark::State& state) {
     state.counters["p99_ns"] = pct(0.99);
   }
   state.counters["line_B"] = static_cast<double>(bytes) / static_cast<double>(done);
+  state.counters["cpu_ns_per_event"] = static_cast<double>(cpu_ns) / static_cast<double>(done);
   state.counters["events_per_sync"] =
       syncs == 0 ? 0.0 : static_cast<double>(done) / static_cast<double>(syncs);
   state.counters["events_per_writev"] =
@@ -170,6 +190,7 @@ void BM_RawWriteFdatasync(benchmark::State& state) {
   std::string buffer;
   buffer.reserve(batch_bytes + 4096);
   uint64_t bytes = 0;
+  int64_t cpu_ns = 0;
   for (auto _ : state) {
     state.PauseTiming();
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
@@ -177,6 +198,7 @@ void BM_RawWriteFdatasync(benchmark::State& state) {
       state.SkipWithError("open failed");
       return;
     }
+    const int64_t cpu_start = ProcessCpuNs();
     state.ResumeTiming();
     auto flush = [&] {
       if (::write(fd, buffer.data(), buffer.size()) != static_cast<ssize_t>(buffer.size()) ||
@@ -192,12 +214,15 @@ void BM_RawWriteFdatasync(benchmark::State& state) {
     }
     if (!buffer.empty()) flush();
     state.PauseTiming();
+    cpu_ns += ProcessCpuNs() - cpu_start;
     ::close(fd);
     ::unlink(path.c_str());
     state.ResumeTiming();
   }
   state.SetItemsProcessed(events * state.iterations());
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.counters["cpu_ns_per_event"] =
+      static_cast<double>(cpu_ns) / static_cast<double>(events * state.iterations());
 }
 BENCHMARK(BM_RawWriteFdatasync)
     ->ArgNames({"line_bytes", "batch_bytes"})

@@ -1,13 +1,21 @@
-// TraceRecorder: lock-free producers, one flusher thread (see recorder.h).
+// TraceRecorder: lock-free producers, a writer thread and a syncer thread
+// (see recorder.h).
 //
 // The ring. Producer call number i (0-based, counted from the first seq this
 // recorder writes) owns slot i & mask. Each slot carries one atomic state word:
 //   2*i      the slot is free for call i (its previous lap was written),
 //   2*i + 1  call i has published its line into the slot.
-// The flusher frees a written slot for the next lap by storing 2*(i + cap).
-// A producer therefore waits only when the ring is a whole lap ahead of the
-// flusher (backpressure), and the flusher reads slots strictly in order, so
-// the file gets seqs in order without any lock on the hot path.
+// The writer ("flusher") frees a written slot for the next lap by storing
+// 2*(i + cap). A producer therefore waits only when the ring is a whole lap
+// ahead of the writer (backpressure), and the writer reads slots strictly in
+// order, so the file gets seqs in order without any lock on the hot path.
+//
+// Durability. The writer publishes written_count_ (indices written), the
+// syncer fdatasyncs and publishes durable_count_ (under kNone the writer
+// publishes durable_count_ itself). Flush() and kEvery calls raise
+// sync_target_ and wait on durable_count_. Keeping the fdatasync off the
+// writer matters: one costs milliseconds on real disks, and producers would
+// otherwise fill the ring while the writer waits for the disk.
 //
 // Every claimed index is eventually published, also by a call that is
 // refused after claiming (an empty "tombstone" line), so Flush() can wait for
@@ -159,7 +167,8 @@ class TraceRecorder::Impl {
     AppendJsonString(&line_prefix_, run_id_);
     line_prefix_.append(",\"event_id\":\"");
     for (int k = 0; k < kEventKindCount; ++k) {
-      kind_infix_[k] = Cat("\",\"kind\":\"", EventKindName(static_cast<EventKind>(k)), "\",\"ts_ms\":");
+      kind_infix_[k] =
+          Cat("\",\"kind\":\"", EventKindName(static_cast<EventKind>(k)), "\",\"ts_ms\":");
     }
     for (size_t i = 0; i < capacity_; ++i) {
       slots_[i].state.store(2 * i, std::memory_order_relaxed);

@@ -4,11 +4,12 @@
 // A recorder owns one open trace for its whole lifetime. Producer threads call
 // the event methods concurrently without taking a lock: each call claims the
 // next seq with one atomic add, serializes its line into a slot of a
-// preallocated ring and publishes the slot. One background flusher thread
-// writes the longest unbroken run of published slots with writev(2), syncs by
-// policy (fdatasync) and frees the slots. The file format is the CLI's, byte
-// for byte: a trace written by a recorder verifies and summarizes like any
-// other.
+// preallocated ring and publishes the slot. One background writer thread
+// writes the longest unbroken run of published slots with writev(2) and frees
+// the slots; under kBatch and kEvery a second background thread fdatasyncs
+// what was written while writing goes on (one sync covers every waiting
+// caller). The file format is the CLI's, byte for byte: a trace written by a
+// recorder verifies and summarizes like any other.
 //
 // Ownership and threading:
 //  - Start/Open return a std::unique_ptr; the caller owns the recorder. All
@@ -31,7 +32,10 @@
 //    short write is cut back, so the trace never ends in a torn line caused
 //    by the recorder.
 //  - The destructor flushes what was recorded (the run stays open unless
-//    Finish() was called), stops the flusher thread and releases the lock.
+//    Finish() was called), stops the background threads and releases the
+//    lock.
+//  - Do not use a recorder in the child of a fork(2): its threads do not
+//    exist there.
 #ifndef TRACEFRAME_RECORDER_H_
 #define TRACEFRAME_RECORDER_H_
 
@@ -62,10 +66,11 @@ std::optional<SyncPolicy> ParseSyncPolicy(std::string_view name);
 
 struct RecorderOptions {
   SyncPolicy sync = SyncPolicy::kBatch;
-  // kBatch: written bytes are synced no later than this after they were
-  // written...
+  // The writer hands queued events to the kernel at least this often, and
+  // under kBatch written bytes are synced no later than this after they were
+  // written (so an event is durable within about 2 x max_delay)...
   absl::Duration max_delay = absl::Milliseconds(5);
-  // ...or as soon as this many bytes are waiting for a sync.
+  // ...or as soon as this many bytes are waiting for a sync (kBatch).
   size_t max_bytes = 4u << 20;
   // Ring slots (rounded up to a power of two, at least 2). Each slot holds one
   // serialized event and keeps its buffer for reuse, so memory is about
