@@ -206,7 +206,11 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_flag("--allow-open", *allow_open,
                   "Accepted for compatibility; open traces are always checked");
     cmd->add_flag("--json", *json, "Print the verdict and violations as JSON on stdout");
-    cmd->callback([=, &action] { action = [=] { return PolicyCheck(*file, *json); }; });
+    // allow_open is captured only to keep the flag's storage alive while
+    // CLI11 writes to it; it changes nothing.
+    cmd->callback([file, json, allow_open, &action] {
+      action = [file, json] { return PolicyCheck(*file, *json); };
+    });
   }
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <set>
 #include <string>
 #include <thread>
@@ -31,6 +32,13 @@ using testing::RunCli;
 using testing::SplitLines;
 using testing::TempDir;
 using testing::WriteFileOrDie;
+
+// RunCli feeds stdin through a pipe; a child that exits before reading it
+// (a usage error) must not kill the test binary with SIGPIPE.
+const bool kIgnoreSigpipe = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 constexpr char kPre[] =
     R"({"hook_event_name":"PreToolUse","session_id":"host-session","tool_name":"Bash",)"
