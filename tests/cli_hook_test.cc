@@ -33,13 +33,6 @@ using testing::SplitLines;
 using testing::TempDir;
 using testing::WriteFileOrDie;
 
-// RunCli feeds stdin through a pipe; a child that exits before reading it
-// (a usage error) must not kill the test binary with SIGPIPE.
-const bool kIgnoreSigpipe = [] {
-  std::signal(SIGPIPE, SIG_IGN);
-  return true;
-}();
-
 constexpr char kPre[] =
     R"({"hook_event_name":"PreToolUse","session_id":"host-session","tool_name":"Bash",)"
     R"("tool_input":{"command":"cargo test"}})";
@@ -60,7 +53,9 @@ std::vector<std::string> ListDir(const std::string& dir) {
   if (d == nullptr) return names;
   while (dirent* e = readdir(d)) {
     const std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(name);
+    // The sidecar index (<trace>.idx) is derived; only traces count here.
+    const bool index = name.size() > 4 && name.compare(name.size() - 4, 4, ".idx") == 0;
+    if (name != "." && name != ".." && !index) names.push_back(name);
   }
   closedir(d);
   std::sort(names.begin(), names.end());

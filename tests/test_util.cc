@@ -50,6 +50,13 @@ CliResult RunProgram(const std::vector<std::string>& argv, const std::string& cw
   } else {
     fcntl(in_fd, F_SETFL, O_NONBLOCK);
   }
+  // A child that exits before reading its stdin (a usage error) must not
+  // kill the test binary with SIGPIPE: block it while we write, then drop a
+  // pending one, without changing the process-wide disposition tests rely on.
+  sigset_t pipe_set, old_mask;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
   bool out_open = true, err_open = true;
   char buf[65536];
   while (out_open || err_open) {
@@ -93,6 +100,10 @@ CliResult RunProgram(const std::vector<std::string>& argv, const std::string& cw
     }
   }
   if (in_fd >= 0) close(in_fd);
+  const struct timespec no_wait = {0, 0};
+  while (sigtimedwait(&pipe_set, nullptr, &no_wait) > 0) {
+  }
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   close(out_pipe[0]);
   close(err_pipe[0]);
   int status = 0;

@@ -72,8 +72,7 @@ TEST(WriterTest, InitRefusesAnExistingTraceUnlessForced) {
   // No temp files are left behind.
   int entries = 0;
   for (auto& e : std::filesystem::directory_iterator(dir.path())) {
-    (void)e;
-    ++entries;
+    if (e.path().extension() != ".idx") ++entries;  // the derived index may sit beside it
   }
   EXPECT_EQ(entries, 1);
 }

@@ -1,4 +1,5 @@
 #include "traceframe/render.h"
+#include "traceframe/policy.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -30,21 +31,8 @@ using simdjson::dom::element;
 
 // ---------------------------------------------------------------- vocabulary
 
-// The decision vocabulary shared with policy-check (reference §11.25).
-// TODO(policy): switch to ClassifyDecision from traceframe/policy.h once it
-// lands on main; the words and the trim + ASCII-lowercase rule are the same.
-enum class DecisionClass { kAllow, kDeny, kOther };
-
-DecisionClass ClassifyDecisionWord(std::string_view word) {
-  const std::string w = absl::AsciiStrToLower(ToAbsl(StripWhitespace(word)));
-  for (const char* allow : {"allow", "allowed", "approve", "approved", "permit"}) {
-    if (w == allow) return DecisionClass::kAllow;
-  }
-  for (const char* deny : {"deny", "denied", "block", "blocked", "reject", "rejected"}) {
-    if (w == deny) return DecisionClass::kDeny;
-  }
-  return DecisionClass::kOther;
-}
+// The decision vocabulary is policy-check's (reference §11.25): one list of
+// allow and deny words, in traceframe/policy.h.
 
 std::string_view DecisionCss(DecisionClass c) {
   return c == DecisionClass::kAllow ? "ok" : c == DecisionClass::kDeny ? "bad" : "warn";
@@ -652,8 +640,7 @@ bool PageRenderer::Notable(const EventView& e, element payload) const {
     case EventKind::kToolResult:
       return e.tool_failed;
     case EventKind::kPermissionDecision:
-      return ClassifyDecisionWord(StrField(payload, "decision").value_or("")) ==
-             DecisionClass::kDeny;
+      return ClassifyDecision(StrField(payload, "decision").value_or("")) == DecisionClass::kDeny;
     default:
       return false;
   }
@@ -898,7 +885,7 @@ void PageRenderer::EventBody(const EventView& e, element p) {
     case EventKind::kPermissionDecision: {
       KvChip("capability", StrField(p, "capability"));
       if (auto decision = StrField(p, "decision")) {
-        KvBadge("decision", DecisionCss(ClassifyDecisionWord(*decision)), *decision);
+        KvBadge("decision", DecisionCss(ClassifyDecision(*decision)), *decision);
       }
       KvText("reason", StrField(p, "reason"));
       KvText("source", StrField(p, "source"));
@@ -960,7 +947,7 @@ void PageRenderer::RenderEvent(const EventView& e, element payload) {
       break;
     }
     case EventKind::kPermissionDecision: {
-      const DecisionClass c = ClassifyDecisionWord(StrField(payload, "decision").value_or(""));
+      const DecisionClass c = ClassifyDecision(StrField(payload, "decision").value_or(""));
       accent = c == DecisionClass::kAllow  ? "ev-ok"
                : c == DecisionClass::kDeny ? "ev-bad"
                                            : "ev-warn";
