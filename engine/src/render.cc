@@ -19,6 +19,7 @@
 #include "event_parser.h"
 #include "file_util.h"
 #include "scan_internal.h"
+#include "traceframe/policy.h"
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
 #include "traceframe/trace_reader.h"
@@ -30,22 +31,8 @@ using simdjson::dom::element;
 
 // ---------------------------------------------------------------- vocabulary
 
-// The decision vocabulary shared with policy-check (reference §11.25).
-// TODO(policy): switch to ClassifyDecision from traceframe/policy.h once it
-// lands on main; the words and the trim + ASCII-lowercase rule are the same.
-enum class DecisionClass { kAllow, kDeny, kOther };
-
-DecisionClass ClassifyDecisionWord(std::string_view word) {
-  const std::string w = absl::AsciiStrToLower(ToAbsl(StripWhitespace(word)));
-  for (const char* allow : {"allow", "allowed", "approve", "approved", "permit"}) {
-    if (w == allow) return DecisionClass::kAllow;
-  }
-  for (const char* deny : {"deny", "denied", "block", "blocked", "reject", "rejected"}) {
-    if (w == deny) return DecisionClass::kDeny;
-  }
-  return DecisionClass::kOther;
-}
-
+// The decision vocabulary is policy-check's (ClassifyDecision, reference
+// §11.25): a word colours the report exactly as it counts for the gate.
 std::string_view DecisionCss(DecisionClass c) {
   return c == DecisionClass::kAllow ? "ok" : c == DecisionClass::kDeny ? "bad" : "warn";
 }
@@ -249,7 +236,8 @@ struct Bar {
   uint64_t seq = 0;
   int64_t start_ms = 0;
   int64_t duration_ms = 0;
-  int state = 0;  // 0 ok, 1 failed, 2 no result (still open)
+  int state = 0;      // 0 ok, 1 failed, 2 no result (still open)
+  bool timed = true;  // false: a result without a duration or a call to pair it with
   std::string tool;
   std::string command;  // cut to a label
   bool operator>(const Bar& o) const { return duration_ms > o.duration_ms; }
@@ -317,6 +305,7 @@ class ToolTracker {
       bar->start_ms = e.ts_ms - duration.value_or(0);
     }
     bar->duration_ms = std::max<int64_t>(0, duration.value_or(0));
+    bar->timed = duration.has_value();
     bar->state = e.tool_failed ? 1 : 0;
     ToolStats& s = Stats(tool);
     ++s.results;
@@ -652,8 +641,7 @@ bool PageRenderer::Notable(const EventView& e, element payload) const {
     case EventKind::kToolResult:
       return e.tool_failed;
     case EventKind::kPermissionDecision:
-      return ClassifyDecisionWord(StrField(payload, "decision").value_or("")) ==
-             DecisionClass::kDeny;
+      return ClassifyDecision(StrField(payload, "decision").value_or("")) == DecisionClass::kDeny;
     default:
       return false;
   }
@@ -753,7 +741,8 @@ void PageRenderer::ToolSections() {
     const char* css = b.state == 0 ? "bar ok" : b.state == 1 ? "bar bad" : "bar open";
     const std::string label = Cat("#", b.seq, " ", b.tool, b.command.empty() ? "" : " ", b.command);
     const std::string dur = b.state == 2 ? Cat(HumanDuration(b.duration_ms), " (no result)")
-                                         : HumanDuration(b.duration_ms);
+                            : b.timed    ? HumanDuration(b.duration_ms)
+                                         : std::string("—");
     Raw("<span class=\"bar-label\" title=\"");
     Escaped(label);
     Raw("\">");
@@ -898,7 +887,7 @@ void PageRenderer::EventBody(const EventView& e, element p) {
     case EventKind::kPermissionDecision: {
       KvChip("capability", StrField(p, "capability"));
       if (auto decision = StrField(p, "decision")) {
-        KvBadge("decision", DecisionCss(ClassifyDecisionWord(*decision)), *decision);
+        KvBadge("decision", DecisionCss(ClassifyDecision(*decision)), *decision);
       }
       KvText("reason", StrField(p, "reason"));
       KvText("source", StrField(p, "source"));
@@ -960,7 +949,7 @@ void PageRenderer::RenderEvent(const EventView& e, element payload) {
       break;
     }
     case EventKind::kPermissionDecision: {
-      const DecisionClass c = ClassifyDecisionWord(StrField(payload, "decision").value_or(""));
+      const DecisionClass c = ClassifyDecision(StrField(payload, "decision").value_or(""));
       accent = c == DecisionClass::kAllow  ? "ev-ok"
                : c == DecisionClass::kDeny ? "ev-bad"
                                            : "ev-warn";
