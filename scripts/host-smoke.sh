@@ -19,42 +19,15 @@ mkdir -p "$runs"
 tf() { "$bin" "$@"; }
 
 # ---------------------------------------------------------------- success + failed
-# ┌── TODO(run): `traceframe run` / `exec` are being built on another branch.
-# │   Until they are on main this block records the same two runs by hand with
-# │   init/record/finish around the real commands; once `run` exists it is used
-# │   (the check below), and the by-hand branch can be deleted.
-if tf --help | grep -qE "^  run +"; then
-  tf run --run-id smoke-success -- ls -la >out.txt 2>err.txt || fail "run of a succeeding command failed"
-  has out.txt "traceframe finish" "run success"
-  has err.txt "traceframe exec" "run success"
-  code=0
-  tf run --run-id smoke-failed -- sh -c 'echo expected failure >&2; exit 7' >out.txt 2>err.txt || code=$?
-  [ "$code" = 7 ] || fail "run must exit with the child's code 7, got $code"
-  has out.txt "traceframe finish" "run failed"
-  has err.txt "expected failure" "run failed"
-else
-  record_command() {  # run_id status-on-success command...
-    local id="$1"; shift
-    local file="$runs/$id.traceframe"
-    tf init --file "$file" --run-id "$id" >/dev/null
-    tf record --file "$file" --kind tool.call --payload "$(printf '{"tool":"shell","command":"%s"}' "$*")" >/dev/null
-    local start end code=0
-    start=$(date +%s%3N)
-    "$@" >cmd.out 2>cmd.err || code=$?
-    end=$(date +%s%3N)
-    local ok=false; [ "$code" = 0 ] && ok=true
-    tf record --file "$file" --kind tool.result --payload "$(printf '{"tool":"shell","command":"%s","success":%s,"exit_code":%d,"duration_ms":%d,"stdout_bytes":%d,"stderr_bytes":%d}' \
-      "$*" "$ok" "$code" "$((end - start))" "$(wc -c <cmd.out)" "$(wc -c <cmd.err)")" >/dev/null
-    if [ "$code" = 0 ]; then tf finish --file "$file" --status success >/dev/null; else tf finish --file "$file" --status failed >/dev/null; fi
-    return "$code"
-  }
-  record_command smoke-success ls -la || fail "recording a succeeding command failed"
-  code=0
-  record_command smoke-failed sh -c 'echo expected failure >&2; exit 7' || code=$?
-  [ "$code" = 7 ] || fail "the failing command must exit 7, got $code"
-  has cmd.err "expected failure" "failed command"
-fi
-# └── end TODO(run)
+tf run --run-id smoke-success -- ls -la >out.txt 2>err.txt || fail "run of a succeeding command failed"
+has out.txt "traceframe run" "run success"
+has out.txt "traceframe finish" "run success"
+has err.txt "traceframe exec" "run success"
+code=0
+tf run --run-id smoke-failed -- sh -c 'echo expected failure >&2; exit 7' >out.txt 2>err.txt || code=$?
+[ "$code" = 7 ] || fail "run must exit with the child's code 7, got $code"
+has out.txt "traceframe finish" "run failed"
+has err.txt "expected failure" "run failed"
 tf verify --file "$runs/smoke-success.traceframe" >out.txt; has out.txt "valid trace" "verify success"
 tf summary --file "$runs/smoke-success.traceframe" >out.txt; has out.txt "status: success" "summary success"
 tf verify --file "$runs/smoke-failed.traceframe" >out.txt; has out.txt "valid trace" "verify failed run"

@@ -1,5 +1,4 @@
 #include "traceframe/render.h"
-#include "traceframe/policy.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -20,6 +19,7 @@
 #include "event_parser.h"
 #include "file_util.h"
 #include "scan_internal.h"
+#include "traceframe/policy.h"
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
 #include "traceframe/trace_reader.h"
@@ -31,9 +31,8 @@ using simdjson::dom::element;
 
 // ---------------------------------------------------------------- vocabulary
 
-// The decision vocabulary is policy-check's (reference §11.25): one list of
-// allow and deny words, in traceframe/policy.h.
-
+// The decision vocabulary is policy-check's (ClassifyDecision, reference
+// §11.25): a word colours the report exactly as it counts for the gate.
 std::string_view DecisionCss(DecisionClass c) {
   return c == DecisionClass::kAllow ? "ok" : c == DecisionClass::kDeny ? "bad" : "warn";
 }
@@ -237,7 +236,8 @@ struct Bar {
   uint64_t seq = 0;
   int64_t start_ms = 0;
   int64_t duration_ms = 0;
-  int state = 0;  // 0 ok, 1 failed, 2 no result (still open)
+  int state = 0;      // 0 ok, 1 failed, 2 no result (still open)
+  bool timed = true;  // false: a result without a duration or a call to pair it with
   std::string tool;
   std::string command;  // cut to a label
   bool operator>(const Bar& o) const { return duration_ms > o.duration_ms; }
@@ -305,6 +305,7 @@ class ToolTracker {
       bar->start_ms = e.ts_ms - duration.value_or(0);
     }
     bar->duration_ms = std::max<int64_t>(0, duration.value_or(0));
+    bar->timed = duration.has_value();
     bar->state = e.tool_failed ? 1 : 0;
     ToolStats& s = Stats(tool);
     ++s.results;
@@ -740,7 +741,8 @@ void PageRenderer::ToolSections() {
     const char* css = b.state == 0 ? "bar ok" : b.state == 1 ? "bar bad" : "bar open";
     const std::string label = Cat("#", b.seq, " ", b.tool, b.command.empty() ? "" : " ", b.command);
     const std::string dur = b.state == 2 ? Cat(HumanDuration(b.duration_ms), " (no result)")
-                                         : HumanDuration(b.duration_ms);
+                            : b.timed    ? HumanDuration(b.duration_ms)
+                                         : std::string("—");
     Raw("<span class=\"bar-label\" title=\"");
     Escaped(label);
     Raw("\">");
