@@ -652,19 +652,25 @@ class TraceRecorder::Impl {
   std::string line_prefix_;
   std::string kind_infix_[kEventKindCount];
 
-  // Producer side.
-  std::atomic<uint64_t> claim_{0};      // next index to claim | kClosedBit
-  std::atomic<uint64_t> end_index_{0};  // run.finished's index + 1, once closed
-  std::atomic<uint64_t> sync_target_{0};
+  // Cache-line groups, so that no line is shared between fields with
+  // different writers: claim_ is written by every producer call, the
+  // writer's fields once per event, the next group is read by every producer
+  // call and written rarely.
+  alignas(64) std::atomic<uint64_t> claim_{0};  // next index to claim | kClosedBit
+  std::atomic<uint64_t> end_index_{0};          // run.finished's index + 1, once closed
 
-  // Flusher side (file_size_, last_ts_ms_, needs_newline_ only touched by it).
-  uint64_t file_size_;
+  // Writer-private (file_size_, last_ts_ms_, needs_newline_).
+  alignas(64) uint64_t file_size_;
   int64_t last_ts_ms_;
   bool needs_newline_;
-  std::atomic<uint64_t> durable_count_{0};
-  std::atomic<int> flusher_idle_{kAwake};  // kAwake, kNapping or kSleeping
-  std::atomic<uint64_t> flusher_next_{0};  // the flusher's next index (a hint)
+
+  alignas(64) std::atomic<int> flusher_idle_{kAwake};  // kAwake, kNapping or kSleeping
+  std::atomic<uint64_t> flusher_next_{0};              // the writer's next index (a hint)
+  std::atomic<bool> failed_{false};
   std::atomic<bool> stop_{false};
+
+  alignas(64) std::atomic<uint64_t> sync_target_{0};
+  std::atomic<uint64_t> durable_count_{0};
 
   // Sleeping and the sticky error.
   mutable std::mutex mu_;
@@ -673,7 +679,6 @@ class TraceRecorder::Impl {
   std::condition_variable progress_cv_;
   std::atomic<int> slot_waiters_{0};
   std::atomic<int> progress_waiters_{0};
-  std::atomic<bool> failed_{false};
   absl::Status failed_status_;  // guarded by mu_
 
   std::atomic<uint64_t> events_written_{0};
