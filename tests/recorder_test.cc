@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "simdjson.h"
 #include "test_util.h"
+#include "traceframe/index.h"
 #include "traceframe/repair.h"
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
@@ -59,6 +60,13 @@ void ExpectSameBytesAsAppendEventLine(const std::string& line) {
   ASSERT_NE(at, std::string::npos);
   event.payload_json = line.substr(at + 11, line.size() - at - 12);
   EXPECT_EQ(SerializeEventLine(event), line + "\n");
+}
+
+// The recorder brings the sidecar index up to date when it is destroyed.
+void ExpectIndexCurrent(const std::string& path) {
+  absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->state, "ok") << check->detail;
 }
 
 RecorderOptions Fast(SyncPolicy sync = SyncPolicy::kBatch) {
@@ -118,6 +126,7 @@ TEST(RecorderTest, HelpersWriteTheReferencePayloads) {
 
   const VerifyReport report = VerifyOrDie(path, false);
   EXPECT_TRUE(report.valid);
+  ExpectIndexCurrent(path);
   absl::StatusOr<TraceSummary> summary = SummarizeTrace(path);
   ASSERT_TRUE(summary.ok());
   EXPECT_EQ(summary->status, "success");
@@ -155,6 +164,7 @@ void HammerAndCheck(SyncPolicy sync, size_t ring, int threads, int per_thread) {
   const VerifyReport report = VerifyOrDie(path, false);
   EXPECT_TRUE(report.valid);
   EXPECT_EQ(report.events, total + 2);
+  ExpectIndexCurrent(path);
 
   // Read it back: seq = line number - 1, and each (thread, i) exactly once.
   std::vector<std::vector<bool>> seen(threads, std::vector<bool>(per_thread, false));
@@ -302,6 +312,7 @@ TEST(RecorderTest, OpenContinuesAnOpenTrace) {
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_THAT(lines[2], HasSubstr("\"seq\":2,"));
   EXPECT_TRUE(VerifyOrDie(path, false).valid);
+  ExpectIndexCurrent(path);
 
   // A torn tail is refused, pointing to repair.
   const std::string torn = dir.File("torn.traceframe");

@@ -50,6 +50,8 @@
 #include "absl/status/status.h"
 #include "file_lock.h"
 #include "file_util.h"
+#include "index_internal.h"
+#include "traceframe/index.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
 #include "traceframe/writer.h"
@@ -193,6 +195,15 @@ class TraceRecorder::Impl {
         syncer_cv_.notify_all();
       }
       syncer_.join();
+    }
+    // The sidecar index (design §6): appends by the CLI keep it current under
+    // the lock; a recorder brings it up to date once, at the end, over the
+    // bytes of this session (O(those bytes), best effort). Release the lock
+    // first, the index write takes it. A trace without an index is left to
+    // readers, which build one on demand.
+    fd_.reset();
+    if (!IndexDisabled() && ::access(IndexPathFor(path_).c_str(), F_OK) == 0) {
+      LoadOrRebuildIndex(path_).status().IgnoreError();
     }
   }
 
