@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "traceframe/event.h"
+#include "traceframe/str_util.h"
 
 #include <array>
 #include <chrono>
@@ -13,8 +13,8 @@ namespace traceframe {
 namespace {
 
 constexpr std::array<std::string_view, kEventKindCount> kKindNames = {
-    "run.started", "model.call", "tool.call",   "tool.result",
-    "permission.decision", "error", "run.finished"};
+    "run.started",         "model.call", "tool.call",   "tool.result",
+    "permission.decision", "error",      "run.finished"};
 
 }  // namespace
 
@@ -30,10 +30,10 @@ std::optional<EventKind> ParseEventKind(std::string_view name) {
 absl::StatusOr<EventKind> ParseEventKindOrError(std::string_view name) {
   auto kind = ParseEventKind(name);
   if (!kind) {
-    return absl::InvalidArgumentError(Cat(
-        "unknown event kind: ", name,
-        " (expected one of run.started, model.call, tool.call, tool.result, "
-        "permission.decision, error, run.finished)"));
+    return absl::InvalidArgumentError(
+        Cat("unknown event kind: ", name,
+            " (expected one of run.started, model.call, tool.call, tool.result, "
+            "permission.decision, error, run.finished)"));
   }
   return *kind;
 }
@@ -45,7 +45,7 @@ void AppendEventLine(std::string* out, const Event& event) {
   out->append(",\"event_id\":");
   AppendJsonString(out, event.event_id);
   Append(out, ",\"kind\":\"", EventKindName(event.kind), "\",\"ts_ms\":", event.ts_ms,
-                  ",\"seq\":", event.seq, ",\"payload\":");
+         ",\"seq\":", event.seq, ",\"payload\":");
   out->append(event.payload_json);
   out->append("}\n");
 }

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "event_parser.h"
+#include "traceframe/str_util.h"
 
 #include <cstring>
 
@@ -95,11 +95,17 @@ simdjson::simdjson_result<simdjson::dom::element> EventParser::ParseDocument(
 
 LineParseError EventParser::Parse(std::string_view line, bool padded, EventView* out,
                                   std::string* reason) {
+  // One huge line (a 50 MB payload) grows the parser's buffers to several
+  // times its size; give that memory back once lines are small again.
+  constexpr size_t kShrinkAbove = 8u << 20;
+  if (parser_.capacity() > kShrinkAbove && line.size() < kShrinkAbove) {
+    parser_ = simdjson::dom::parser();
+  }
   simdjson::dom::element root;
   simdjson::error_code error;
   if (padded) {
-    error = parser_.parse(reinterpret_cast<const uint8_t*>(line.data()), line.size(), false)
-                .get(root);
+    error =
+        parser_.parse(reinterpret_cast<const uint8_t*>(line.data()), line.size(), false).get(root);
   } else {
     scratch_.assign(line.data(), line.size());
     scratch_.append(simdjson::SIMDJSON_PADDING, '\0');

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "traceframe/inspect.h"
+#include "traceframe/str_util.h"
 
 #include <cstdio>
 #include <cstring>
@@ -51,7 +51,7 @@ uint64_t SeekSeq(const MappedView& view, EventParser& parser, uint64_t target, u
     line_end = r.end_offset;
     if (!ok) {
       if (r.error || r.torn) return lo;  // damaged: scan linearly from lo
-      hi = start;                         // blank line(s) up to hi
+      hi = start;                        // blank line(s) up to hi
       continue;
     }
     if (seq >= target) {
@@ -122,7 +122,7 @@ std::string FormatInspectLine(const EventView& e) {
   std::snprintf(seq, sizeof(seq), "#%03llu", static_cast<unsigned long long>(e.seq));
   std::string_view payload = RawPayload(e.line);
   return Cat(seq, " ", EventKindName(e.kind), " run=", e.run_id, " event=", e.event_id,
-                      " payload=", payload);
+             " payload=", payload);
 }
 
 absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const InspectOptions& options,
@@ -179,12 +179,13 @@ absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const Inspec
     uint64_t emitted = 0;
     for (auto it = starts.rbegin(); it != starts.rend(); ++it) {
       if (options.limit && emitted >= *options.limit) break;
-      ScanRange(view, parser, *it, NextLineStart(view, *it), 0,
-                [&](const EventView& e) {
-                  fn(e);
-                  return false;
-                },
-                [](const LineError&) { return false; });
+      ScanRange(
+          view, parser, *it, NextLineStart(view, *it), 0,
+          [&](const EventView& e) {
+            fn(e);
+            return false;
+          },
+          [](const LineError&) { return false; });
       ++emitted;
     }
     result.printed = emitted;
@@ -233,10 +234,10 @@ absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const Inspec
                 [](const LineError&) { return false; });
   result.torn_tail = scan.torn;
   if (scan.error) {
-    return absl::DataLossError(
-        numbered ? Cat(DescribeLineError(*scan.error), " in ", path)
-                 : Cat("invalid trace event at byte ", scan.error->byte_offset, ": ",
-                                scan.error->reason, " in ", path));
+    return absl::DataLossError(numbered
+                                   ? Cat(DescribeLineError(*scan.error), " in ", path)
+                                   : Cat("invalid trace event at byte ", scan.error->byte_offset,
+                                         ": ", scan.error->reason, " in ", path));
   }
   return result;
 }

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "trace_analysis.h"
+#include "traceframe/str_util.h"
 
 #include <algorithm>
 #include <atomic>
@@ -28,9 +28,8 @@ enum Rank : int {
   kRankNotClosed = 9,
 };
 
-constexpr uint64_t kParallelThreshold = 64ull << 20;   // below this, one thread
-constexpr uint64_t kMinChunk = 16ull << 20;
-constexpr uint64_t kDuplicateCheckCap = 1ull << 20;    // event ids remembered (16 MB)
+constexpr uint64_t kParallelThreshold = 64ull << 20;  // below this, one thread
+constexpr uint64_t kDuplicateCheckCap = 1ull << 20;   // event ids remembered (16 MB)
 
 struct RankedIssue {
   VerifyIssue issue;
@@ -83,9 +82,9 @@ class ChunkChecker {
                 std::string code, std::string message, bool parse_error = false) {
     ++out_->error_count;
     if (out_->errors.size() < max_issues_) {
-      out_->errors.push_back(RankedIssue{
-          VerifyIssue{rel_line, offset, seq, std::move(code), std::move(message)}, rank,
-          parse_error});
+      out_->errors.push_back(
+          RankedIssue{VerifyIssue{rel_line, offset, seq, std::move(code), std::move(message)}, rank,
+                      parse_error});
     }
   }
   void AddWarning(uint64_t offset, uint64_t rel_line, uint64_t seq, std::string code,
@@ -130,9 +129,9 @@ class ChunkChecker {
     }
     out_->last = std::move(ref);
     if (e.kind == EventKind::kRunFinished) {
-      out_->last_finished_status =
-          e.finished_status ? std::optional<std::string>(std::string(*e.finished_status))
-                            : std::nullopt;
+      out_->last_finished_status = e.finished_status
+                                       ? std::optional<std::string>(std::string(*e.finished_status))
+                                       : std::nullopt;
     }
     ++out_->events;
   }
@@ -151,9 +150,9 @@ class ChunkChecker {
                  Cat("seq gap: seq ", e.seq, " follows seq ", prev.seq));
     }
     if (e.ts_ms < prev.ts_ms) {
-      AddWarning(e.byte_offset, rel, e.seq, "ts_backwards",
-                 Cat("ts_ms goes backwards at seq ", e.seq, " (", e.ts_ms, " after ",
-                              prev.ts_ms, ")"));
+      AddWarning(
+          e.byte_offset, rel, e.seq, "ts_backwards",
+          Cat("ts_ms goes backwards at seq ", e.seq, " (", e.ts_ms, " after ", prev.ts_ms, ")"));
     }
     if (e.kind == EventKind::kRunStarted) {
       AddWarning(e.byte_offset, rel, e.seq, "second_run_started",
@@ -187,12 +186,12 @@ void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, si
 
 // The seam checks a chunk could not make on its own first event.
 void CheckSeam(const EventRef& prev, const ChunkResult& chunk, const std::string& run_id,
-               const MappedView& view, ChunkChecker& checker, uint64_t line_base) {
+               const MappedView& view, ChunkChecker& checker) {
   const EventRef& first = *chunk.first;
   // Re-parse the first event of the chunk to run the pair checks on it.
   EventParser parser;
   TraceReader::ScanResult ignored = ScanRange(
-      view, parser, first.offset, NextLineStart(view, first.offset), line_base + first.rel_line - 1,
+      view, parser, first.offset, NextLineStart(view, first.offset), first.rel_line,
       [&](const EventView& e) {
         if (e.run_id != run_id) {
           checker.AddError(e.byte_offset, e.line_number, e.seq, kRankRunId, "mixed_run_id",
@@ -230,15 +229,16 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
   size_t chunk_count = 1;
   if (threads > 1) {
     chunk_count = static_cast<size_t>(std::min<uint64_t>(
-        static_cast<uint64_t>(threads) * 4, std::max<uint64_t>(1, view.size / kMinChunk)));
+        static_cast<uint64_t>(threads) * 4,
+        std::max<uint64_t>(1, view.size / std::max<uint64_t>(1, options.min_chunk_bytes))));
     chunk_count = std::max<size_t>(chunk_count, 1);
   }
   std::vector<ChunkResult> chunks(chunk_count);
   uint64_t begin = 0;
   for (size_t i = 0; i < chunk_count; ++i) {
     chunks[i].begin = begin;
-    uint64_t end = i + 1 == chunk_count ? view.size
-                                        : NextLineStart(view, view.size / chunk_count * (i + 1));
+    uint64_t end =
+        i + 1 == chunk_count ? view.size : NextLineStart(view, view.size / chunk_count * (i + 1));
     end = std::max(end, begin);
     chunks[i].end = end;
     begin = end;
@@ -290,7 +290,7 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
                                   "empty_run_id", "the run_id is empty");
         }
       } else {
-        CheckSeam(*prev, chunk, run_id, view, seam_checker, line_base);
+        CheckSeam(*prev, chunk, run_id, view, seam_checker);
       }
       prev = *chunk.last;
       finished_status = chunk.last_finished_status;
@@ -328,13 +328,14 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
   std::sort(ids.begin(), ids.end());
   EventParser id_parser;
   auto event_id_at = [&](const IdRef& ref, std::string* id, uint64_t* seq) {
-    ScanRange(view, id_parser, ref.offset, NextLineStart(view, ref.offset), ref.line,
-              [&](const EventView& e) {
-                *id = std::string(e.event_id);
-                *seq = e.seq;
-                return false;
-              },
-              [](const LineError&) { return false; });
+    ScanRange(
+        view, id_parser, ref.offset, NextLineStart(view, ref.offset), ref.line,
+        [&](const EventView& e) {
+          *id = std::string(e.event_id);
+          *seq = e.seq;
+          return false;
+        },
+        [](const LineError&) { return false; });
   };
   for (size_t i = 1; i < ids.size(); ++i) {
     if (ids[i].hash != ids[i - 1].hash) continue;
@@ -343,9 +344,9 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
     event_id_at(ids[i - 1], &first_id, &first_seq);
     event_id_at(ids[i], &id, &seq);
     if (id == first_id) {
-      seam_checker.AddWarning(ids[i].offset, ids[i].line, seq, "duplicate_event_id",
-                              Cat("duplicate event_id ", id, " at seq ", seq,
-                                           " (first used at seq ", first_seq, ")"));
+      seam_checker.AddWarning(
+          ids[i].offset, ids[i].line, seq, "duplicate_event_id",
+          Cat("duplicate event_id ", id, " at seq ", seq, " (first used at seq ", first_seq, ")"));
     }
   }
   std::vector<IdRef>().swap(ids);
@@ -389,11 +390,10 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
     RankedIssue torn;
     torn.issue = VerifyIssue{report.torn_tail->line_number, report.torn_tail->offset, std::nullopt,
                              "torn_tail",
-                             Cat("the trace ends in a torn line (",
-                                          report.torn_tail->length,
-                                          " bytes without a newline that are not a complete "
-                                          "event); run `traceframe repair --file ",
-                                          report.path, "` to move them aside")};
+                             Cat("the trace ends in a torn line (", report.torn_tail->length,
+                                 " bytes without a newline that are not a complete "
+                                 "event); run `traceframe repair --file ",
+                                 report.path, "` to move them aside")};
     torn.rank = kRankNotClosed + 1;
     errors.push_back(std::move(torn));
     ++report.error_count;
