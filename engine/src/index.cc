@@ -821,6 +821,10 @@ std::string EncodeIndex(const TraceIndex& index) {
 }
 
 absl::StatusOr<TraceIndex> DecodeIndex(std::string_view bytes) {
+  return DecodeIndexBytes(bytes, /*verify_entries_hash=*/true);
+}
+
+absl::StatusOr<TraceIndex> DecodeIndexBytes(std::string_view bytes, bool verify_entries_hash) {
   absl::StatusOr<Header> decoded = DecodeHeader(bytes);
   if (!decoded.ok()) return decoded.status();
   const Header& h = *decoded;
@@ -833,7 +837,9 @@ absl::StatusOr<TraceIndex> DecodeIndex(std::string_view bytes) {
       bytes.substr(kHeaderSize, uint64_t{h.run_id_len} + uint64_t{h.status_len});
   if (Fnv1a(strings) != h.strings_hash) return Invalid("strings checksum mismatch");
   std::string_view entry_bytes = bytes.substr(entries_offset, h.entry_count * kEntrySize);
-  if (Fnv1a(entry_bytes) != h.entries_hash) return Invalid("entries checksum mismatch");
+  if (verify_entries_hash && Fnv1a(entry_bytes) != h.entries_hash) {
+    return Invalid("entries checksum mismatch");
+  }
 
   TraceIndex index;
   IndexFacts& f = index.facts;
@@ -911,13 +917,30 @@ std::optional<std::string> ReadIndexBytes(const std::string& trace_path) {
   return last;
 }
 
-absl::StatusOr<TraceIndex> MatchIndex(std::string_view bytes, const MappedView& view) {
-  absl::StatusOr<TraceIndex> index = DecodeIndex(bytes);
+absl::StatusOr<TraceIndex> MatchIndex(std::string_view bytes, const MappedView& view,
+                                      bool verify_entries_hash) {
+  absl::StatusOr<TraceIndex> index = DecodeIndexBytes(bytes, verify_entries_hash);
   if (!index.ok()) return index.status();
   ViewSource src(view);
   absl::Status status = MatchAgainst(*index, src, view.size);
   if (!status.ok()) return status;
   return index;
+}
+
+bool EntryHolds(const MappedView& view, const IndexEntry& entry) {
+  if (entry.offset >= view.size || (entry.offset > 0 && view.data[entry.offset - 1] != '\n')) {
+    return false;
+  }
+  thread_local EventParser parser;
+  bool holds = false;
+  ScanRange(
+      view, parser, entry.offset, NextLineStart(view, entry.offset), 0,
+      [&](const EventView& e) {
+        holds = e.seq == entry.seq && e.byte_offset == entry.offset && e.ts_ms == entry.ts_ms;
+        return false;
+      },
+      [](const LineError&) { return false; });
+  return holds;
 }
 
 TraceIndex BuildIndex(const MappedView& view, const IndexBuildOptions& options,

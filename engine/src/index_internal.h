@@ -73,8 +73,18 @@ void RefreshIndexAfterCreate(const std::string& trace_path);
 // nullopt when missing or unreadable, or when the index is disabled.
 std::optional<std::string> ReadIndexBytes(const std::string& trace_path);
 
+// DecodeIndex, optionally without hashing the entries: callers that use no
+// entry (a summary of a fully covered trace), or check each entry they use
+// with EntryHolds (inspect), skip that O(index size) pass. An index decoded
+// so must not be written back.
+absl::StatusOr<TraceIndex> DecodeIndexBytes(std::string_view bytes, bool verify_entries_hash);
+
 // Decodes `bytes` and checks the result against the mapped trace.
-absl::StatusOr<TraceIndex> MatchIndex(std::string_view bytes, const MappedView& view);
+absl::StatusOr<TraceIndex> MatchIndex(std::string_view bytes, const MappedView& view,
+                                      bool verify_entries_hash = true);
+
+// The line at the entry's offset is the event it names (offset, seq, ts).
+bool EntryHolds(const MappedView& view, const IndexEntry& entry);
 
 // Scans the whole mapping into a fresh index. *torn is set to a torn tail.
 TraceIndex BuildIndex(const MappedView& view, const IndexBuildOptions& options,
