@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -406,6 +407,18 @@ TEST(IndexWriter, RepairsAFewForeignBytesAndAMissingNewline) {
   check = CheckIndex(path);
   EXPECT_EQ(check->state, "ok") << check->detail;
   EXPECT_EQ(check->stored->facts.events, 4u);
+}
+
+TEST(IndexWriter, APrivateTraceGetsAPrivateIndex) {
+  TempDir dir;
+  const std::string path = dir.File("t.traceframe");
+  ASSERT_TRUE(InitTrace(path, "run-a", "{}", false, NoSync()).ok());
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  unlink(IndexPathFor(path).c_str());
+  ASSERT_TRUE(AppendEvent(path, EventKind::kModelCall, "{}", NoSync()).ok());
+  struct stat st;
+  ASSERT_EQ(stat(IndexPathFor(path).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST(IndexWriter, DisabledIndexIsNeitherReadNorWritten) {

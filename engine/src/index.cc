@@ -619,9 +619,15 @@ absl::Status WriteIndexFile(const std::string& trace_path, const TraceIndex& ind
   const std::string path = IndexPathFor(trace_path);
   const std::string tmp = TempPathBeside(path);
   const std::string bytes = EncodeIndex(index);
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  // The index tells what the trace holds (run id, counts): it gets the
+  // trace's permissions, so a private trace keeps a private index.
+  struct stat st;
+  const mode_t mode = ::stat(trace_path.c_str(), &st) == 0 ? (st.st_mode & 0666) : 0600;
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoError(errno, "failed to create", tmp);
   absl::Status status = WriteAll(fd.get(), bytes, tmp);
+  if (status.ok() && ::fchmod(fd.get(), mode) != 0)
+    status = ErrnoError(errno, "failed to chmod", tmp);
   fd.reset();
   // No fsync: the index is derived. After a crash, a short or garbage file
   // fails its checksums and is rebuilt.
