@@ -3,6 +3,7 @@
 // agreeing with full scans.
 #include "traceframe/index.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -407,6 +408,35 @@ TEST(IndexWriter, RepairsAFewForeignBytesAndAMissingNewline) {
   check = CheckIndex(path);
   EXPECT_EQ(check->state, "ok") << check->detail;
   EXPECT_EQ(check->stored->facts.events, 4u);
+}
+
+TEST(IndexWriter, ALockHolderCatchesUpOnWhatItWrote) {
+  // What a recorder does at close when it did not report its lines: the
+  // index is brought up to date over megabytes the appends never saw.
+  TempDir dir;
+  const std::string path = dir.File("t.traceframe");
+  ASSERT_TRUE(InitTrace(path, "run-r", "{}", false, NoSync()).ok());
+  std::string lines;
+  for (int i = 1; i <= 3000; ++i) {
+    lines +=
+        testing::EventLine("run-r", "r" + std::to_string(i), i % 2 ? "tool.call" : "tool.result",
+                           1700000000000 + i, i, "{\"pad\":\"" + std::string(500, 'x') + "\"}") +
+        "\n";
+  }
+  testing::AppendFileOrDie(path, lines);
+  {
+    const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    RefreshIndexLocked(path, fd, kWriterScanLimit);  // too far behind for an append
+    EXPECT_EQ(LoadIndex(path)->facts.events, 1u);
+    RefreshIndexLocked(path, fd, UINT64_MAX);
+    close(fd);
+  }
+  absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->stored->facts.events, 3001u);
+  EXPECT_GE(check->stored->entries.size(), 2u);
 }
 
 TEST(IndexWriter, APrivateTraceGetsAPrivateIndex) {

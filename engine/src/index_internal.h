@@ -62,6 +62,12 @@ struct IndexWrite {
 // Keeps `<trace>.idx` current. Best effort; never fails.
 void UpdateIndexAfterWrite(const IndexWrite& write);
 
+// For a writer holding the lock that did not report its lines (e.g. a
+// recorder at close): brings the index up to the trace's current size by
+// reading and scanning at most `scan_limit` bytes it does not cover
+// (UINT64_MAX: whatever it takes), else leaves it to readers. Best effort.
+void RefreshIndexLocked(const std::string& trace_path, int trace_fd, uint64_t scan_limit);
+
 // Makes the index of a trace that was just created or replaced (not locked
 // by the caller) match it: takes the lock, rebuilds when small.
 void RefreshIndexAfterCreate(const std::string& trace_path);
