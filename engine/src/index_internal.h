@@ -11,6 +11,13 @@
 // kWriterScanLimit bytes of the trace and rewrites the index whole (temp +
 // rename); a bigger repair is left to readers, which rebuild on demand.
 // The index is derived data: a failure here never fails the append.
+//
+// A TraceRecorder (which holds the lock for its lifetime) can either call
+// UpdateIndexAfterWrite after each writev with the lines it wrote (O(1) per
+// call; claiming bytes before their fdatasync is safe: after a crash the
+// trace is shorter than the index covers, and readers rebuild), or call
+// RefreshIndexLocked(path, fd, UINT64_MAX) once before releasing the lock,
+// which scans what it wrote (O(bytes recorded), off the hot path).
 #ifndef TRACEFRAME_ENGINE_SRC_INDEX_INTERNAL_H_
 #define TRACEFRAME_ENGINE_SRC_INDEX_INTERNAL_H_
 
