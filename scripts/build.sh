@@ -11,7 +11,9 @@ case "$flavour" in
   asan)     args+=(-DTRACEFRAME_SANITIZE=address,undefined -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1) ;;
   tsan)     args+=(-DTRACEFRAME_SANITIZE=thread -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1) ;;
   coverage) args+=(-DTRACEFRAME_COVERAGE=ON -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug) ;;
-  fuzz)     args+=(-DTRACEFRAME_BUILD_FUZZ=ON -DTRACEFRAME_BUILD_TESTS=OFF -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_CXX_COMPILER=clang++ -DTRACEFRAME_STATIC_ABSL=OFF) ;;
+  # The library is instrumented too (fuzzer-no-link): libFuzzer is guided by
+  # coverage of the engine code under test, and ASan/UBSan check it.
+  fuzz)     args+=(-DTRACEFRAME_BUILD_FUZZ=ON -DTRACEFRAME_BUILD_TESTS=OFF -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_CXX_COMPILER=clang++ -DTRACEFRAME_STATIC_ABSL=OFF -DTRACEFRAME_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link) ;;
   *) echo "unknown flavour: $flavour" >&2; exit 2 ;;
 esac
 cmake -S . -B "build/$flavour" "${args[@]}" "$@" >/dev/null

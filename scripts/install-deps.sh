@@ -4,8 +4,8 @@
 set -euo pipefail
 PKGS=(cmake ninja-build g++ clang clang-format libclang-rt-14-dev llvm
       libabsl-dev libsimdjson-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-      gcovr git jq python3)
-if [ "${TRACEFRAME_WITH_BROWSER:-0}" = 1 ]; then PKGS+=(chromium); fi
+      gcovr git jq python3
+      chromium)  # scripts/render-browser-smoke.sh loads rendered reports headless
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

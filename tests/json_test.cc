@@ -22,6 +22,70 @@ TEST(JsonStringTest, ReplacesInvalidUtf8SoOutputIsValidJson) {
   EXPECT_TRUE(ValidateJson(out).ok());
 }
 
+// AppendJsonString skips plain text 8 bytes at a time; every special byte at
+// every offset of long strings must still be escaped exactly as the byte loop
+// does (checked against a plain per-byte escaper on valid UTF-8).
+std::string SlowEscape(const std::string& s) {
+  static const char kHexDigits[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHexDigits[c >> 4];
+          out += kHexDigits[c & 0xF];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+TEST(JsonStringTest, WordAtATimeScanMissesNoSpecialByte) {
+  const std::string specials = std::string("\"\\\x00\x01\x1f\n\t", 7) + "\x7f";
+  for (size_t len : {7, 8, 9, 15, 16, 17, 40}) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (char special : specials) {
+        std::string text(len, 'a');
+        text[pos] = special;
+        ASSERT_EQ(JsonString(text), SlowEscape(text)) << "len " << len << " pos " << pos;
+      }
+      // Multibyte characters next to a special byte.
+      std::string text(len, 'b');
+      text.replace(pos, 1, "\xC3\xA9\x1f");
+      ASSERT_EQ(JsonString(text), SlowEscape(text));
+    }
+  }
+  // Every ASCII byte, twice, in one string.
+  std::string all;
+  for (int c = 0; c < 0x80; ++c) all.push_back(static_cast<char>(c));
+  all += all;
+  EXPECT_EQ(JsonString(all), SlowEscape(all));
+}
+
 TEST(JsonTest, SanitizeUtf8KeepsValidInput) {
   EXPECT_EQ(SanitizeUtf8("h\xC3\xA9llo"), "h\xC3\xA9llo");
   EXPECT_EQ(SanitizeUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate

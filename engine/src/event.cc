@@ -1,7 +1,10 @@
 #include "traceframe/event.h"
 #include "traceframe/str_util.h"
 
+#include <pthread.h>
+
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <random>
 
@@ -16,15 +19,43 @@ constexpr std::array<std::string_view, kEventKindCount> kKindNames = {
     "run.started",         "model.call", "tool.call",   "tool.result",
     "permission.decision", "error",      "run.finished"};
 
+// Bumped in the child of every fork(2): a forked child inherits the forking
+// thread's generator state, and without a reseed parent and child would hand
+// out the same event ids (seen: a forked recorder child and its parent).
+std::atomic<uint64_t> fork_generation{0};
+void OnForkChild() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
 }  // namespace
 
 std::string_view EventKindName(EventKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
 
 std::optional<EventKind> ParseEventKind(std::string_view name) {
-  for (size_t i = 0; i < kKindNames.size(); ++i) {
-    if (kKindNames[i] == name) return static_cast<EventKind>(i);
+  // Called for every line verify reads: one comparison, picked by length.
+  EventKind kind;
+  switch (name.size()) {
+    case 5:
+      kind = EventKind::kError;
+      break;
+    case 9:
+      kind = EventKind::kToolCall;
+      break;
+    case 10:
+      kind = EventKind::kModelCall;
+      break;
+    case 11:
+      kind = name[0] == 't' ? EventKind::kToolResult : EventKind::kRunStarted;
+      break;
+    case 12:
+      kind = EventKind::kRunFinished;
+      break;
+    case 19:
+      kind = EventKind::kPermissionDecision;
+      break;
+    default:
+      return std::nullopt;
   }
-  return std::nullopt;
+  if (name != kKindNames[static_cast<size_t>(kind)]) return std::nullopt;
+  return kind;
 }
 
 absl::StatusOr<EventKind> ParseEventKindOrError(std::string_view name) {
@@ -56,10 +87,18 @@ std::string SerializeEventLine(const Event& event) {
   return out;
 }
 
-std::string NewEventId() {
+void AppendNewEventId(std::string* out) {
   // absl::BitGen is seeded from the OS once per generator; a thread-local one
   // keeps id generation lock-free for the recorder's producer threads.
+  static const bool fork_hook = (pthread_atfork(nullptr, nullptr, &OnForkChild), true);
+  (void)fork_hook;
   thread_local absl::BitGen gen;
+  thread_local uint64_t gen_fork_generation = 0;
+  const uint64_t generation = fork_generation.load(std::memory_order_relaxed);
+  if (generation != gen_fork_generation) {
+    gen = absl::BitGen();
+    gen_fork_generation = generation;
+  }
   const uint64_t hi = absl::Uniform<uint64_t>(gen);
   const uint64_t lo = absl::Uniform<uint64_t>(gen);
   uint8_t b[16];
@@ -70,13 +109,20 @@ std::string NewEventId() {
   b[6] = (b[6] & 0x0F) | 0x40;
   b[8] = (b[8] & 0x3F) | 0x80;
   static constexpr char kHex[] = "0123456789abcdef";
+  char id[36];
+  char* p = id;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = kHex[b[i] >> 4];
+    *p++ = kHex[b[i] & 0xF];
+  }
+  out->append(id, sizeof(id));
+}
+
+std::string NewEventId() {
   std::string id;
   id.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
-    id.push_back(kHex[b[i] >> 4]);
-    id.push_back(kHex[b[i] & 0xF]);
-  }
+  AppendNewEventId(&id);
   return id;
 }
 

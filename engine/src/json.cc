@@ -64,6 +64,21 @@ std::string SimdjsonReason(simdjson::error_code error) {
   }
 }
 
+// True when one of the 8 bytes in `w` may need escaping: a control character,
+// '"', '\\', or (only when the input is not valid UTF-8) a byte >= 0x80. The
+// bit tricks (Stanford "bithacks": haszero, hasless) never miss such a byte;
+// a rare false positive only sends the word to the byte loop.
+inline bool WordNeedsEscape(uint64_t w, bool valid_utf8) {
+  constexpr uint64_t k01 = 0x0101010101010101ULL;
+  constexpr uint64_t k80 = 0x8080808080808080ULL;
+  auto has_zero = [](uint64_t v) { return (v - k01) & ~v & k80; };
+  const uint64_t control = (w - k01 * 0x20) & ~w & k80;
+  const uint64_t quote = has_zero(w ^ (k01 * '"'));
+  const uint64_t backslash = has_zero(w ^ (k01 * '\\'));
+  const uint64_t high = valid_utf8 ? 0 : (w & k80);
+  return (control | quote | backslash | high) != 0;
+}
+
 }  // namespace
 
 void AppendJsonString(std::string* out, std::string_view value) {
@@ -71,6 +86,14 @@ void AppendJsonString(std::string* out, std::string_view value) {
   const bool valid_utf8 = simdjson::validate_utf8(value.data(), value.size());
   size_t run_start = 0;
   for (size_t i = 0; i < value.size();) {
+    // Plain text (the common case) is skipped 8 bytes at a time.
+    while (i + 8 <= value.size()) {
+      uint64_t w;
+      std::memcpy(&w, value.data() + i, sizeof(w));
+      if (WordNeedsEscape(w, valid_utf8)) break;
+      i += 8;
+    }
+    if (i >= value.size()) break;
     const unsigned char c = static_cast<unsigned char>(value[i]);
     if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || valid_utf8)) {
       ++i;

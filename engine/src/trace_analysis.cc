@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -17,6 +18,9 @@ namespace traceframe {
 namespace {
 
 // Ranks order the checks made on one event, as the earlier tool made them.
+// Every kind of issue has its own rank, so (byte offset, rank) orders all
+// issues totally: the kept and reported ones never depend on the order in
+// which chunks found them.
 enum Rank : int {
   kRankFirstKind = 0,
   kRankVersion = 1,
@@ -24,18 +28,44 @@ enum Rank : int {
   kRankEventId = 3,
   kRankFinishedNotLast = 4,
   kRankSeq = 5,
-  kRankWarning = 6,
-  kRankNotClosed = 9,
+  kRankSeqGap = 6,
+  kRankTsBackwards = 7,
+  kRankSecondStarted = 8,
+  kRankFinishedWithoutStatus = 9,
+  kRankEmptyRunId = 10,
+  kRankDuplicateId = 11,
+  kRankNotClosed = 12,
+  kRankTorn = 13,
 };
 
 constexpr uint64_t kParallelThreshold = 64ull << 20;  // below this, one thread
-constexpr uint64_t kDuplicateCheckCap = 1ull << 20;   // event ids remembered (16 MB)
+constexpr uint64_t kMinChunk = 16ull << 20;
+// Event ids remembered for the duplicate check: 24 bytes each, 6 MB per set;
+// at most threads + 1 sets exist at once (the merged one reserves twice).
+constexpr size_t kDuplicateCheckCap = 256u << 10;
 
 struct RankedIssue {
   VerifyIssue issue;
   int rank = 0;
   bool parse_error = false;
 };
+
+// The report order: a line that is not an event first (the earlier tool read
+// the whole file before checking invariants), then by byte offset and rank.
+bool IssueBefore(const RankedIssue& a, const RankedIssue& b) {
+  if (a.parse_error != b.parse_error) return a.parse_error;
+  if (a.issue.byte_offset != b.issue.byte_offset) return a.issue.byte_offset < b.issue.byte_offset;
+  return a.rank < b.rank;
+}
+
+// Keeps the `max` first issues in report order (not in the order found).
+void AddBounded(std::vector<RankedIssue>* list, RankedIssue issue, size_t max) {
+  list->push_back(std::move(issue));
+  if (list->size() >= 2 * max) {
+    std::sort(list->begin(), list->end(), IssueBefore);
+    list->resize(max);
+  }
+}
 
 struct EventRef {
   uint64_t offset = 0;
@@ -49,10 +79,83 @@ struct EventRef {
 struct IdRef {
   uint64_t hash;
   uint64_t offset;
-  uint64_t line;
+  uint64_t line;  // relative to the chunk while scanning
   bool operator<(const IdRef& o) const {
     return hash != o.hash ? hash < o.hash : offset < o.offset;
   }
+};
+
+// The event ids checked for duplicates, in bounded memory and independent of
+// how the trace is split. An id is remembered when its hash is <= a
+// threshold; the threshold starts at the maximum (every id) and halves while
+// more than kDuplicateCheckCap ids would be remembered. It ends as the
+// largest threshold under which the whole trace has at most the cap: every
+// occurrence of a remembered id is remembered, so a duplicated id is either
+// checked in full or not at all, and sequential and parallel passes check
+// exactly the same ids. A set only halves the threshold when it alone
+// exceeds the cap, which the whole trace then exceeds too, so no id under
+// the final threshold is ever dropped.
+class IdSampler {
+ public:
+  explicit IdSampler(size_t cap) : cap_(cap) {}
+
+  uint64_t threshold() const { return threshold_.load(std::memory_order_relaxed); }
+
+  // Lowers *threshold (and filters *ids) until *ids fits the cap.
+  void Fit(std::vector<IdRef>* ids, uint64_t* threshold) const {
+    const uint64_t shared = this->threshold();
+    if (shared < *threshold) {
+      *threshold = shared;
+      Filter(ids, *threshold);
+    }
+    while (ids->size() > cap_) {
+      *threshold >>= 1;
+      Filter(ids, *threshold);
+    }
+  }
+
+  // Merges a finished chunk's ids (chunk-relative lines made absolute
+  // later). The sort happens here, on the chunk's thread; the merged set
+  // stays sorted (filtering keeps the order).
+  void Merge(std::vector<IdRef>* ids, uint64_t threshold) {
+    Fit(ids, &threshold);
+    std::sort(ids->begin(), ids->end());
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t t = std::min(threshold, threshold_.load());
+    Filter(&pool_, t);
+    Filter(ids, t);
+    if (pool_.capacity() < pool_.size() + ids->size()) {
+      pool_.reserve(std::min(2 * cap_ + 1, 2 * (pool_.size() + ids->size())));
+    }
+    const size_t middle = pool_.size();
+    pool_.insert(pool_.end(), ids->begin(), ids->end());
+    std::vector<IdRef>().swap(*ids);
+    std::inplace_merge(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(middle),
+                       pool_.end());
+    Fit(&pool_, &t);
+    threshold_.store(t);
+  }
+
+  // The final set, sorted by (hash, offset).
+  std::vector<IdRef> Take() {
+    std::vector<IdRef> out;
+    out.swap(pool_);
+    uint64_t t = threshold_.load();
+    Fit(&out, &t);
+    return out;
+  }
+
+ private:
+  static void Filter(std::vector<IdRef>* ids, uint64_t threshold) {
+    ids->erase(std::remove_if(ids->begin(), ids->end(),
+                              [threshold](const IdRef& r) { return r.hash > threshold; }),
+               ids->end());
+  }
+
+  const size_t cap_;
+  std::atomic<uint64_t> threshold_{~uint64_t{0}};
+  std::mutex mu_;
+  std::vector<IdRef> pool_;
 };
 
 struct ChunkResult {
@@ -75,25 +178,36 @@ struct ChunkResult {
 
 class ChunkChecker {
  public:
-  ChunkChecker(size_t max_issues, size_t id_cap, ChunkResult* out)
-      : max_issues_(max_issues), id_cap_(id_cap), out_(out) {}
+  // `sampler` null: ids are not collected. `expected_run_id` null: the
+  // chunk's first event sets the run id the others are compared with.
+  ChunkChecker(size_t max_issues, IdSampler* sampler, ChunkResult* out,
+               const std::string* expected_run_id = nullptr)
+      : max_issues_(max_issues),
+        sampler_(sampler),
+        out_(out),
+        expected_run_id_(expected_run_id),
+        id_threshold_(sampler ? sampler->threshold() : 0) {}
 
   void AddError(uint64_t offset, uint64_t rel_line, std::optional<uint64_t> seq, int rank,
                 std::string code, std::string message, bool parse_error = false) {
     ++out_->error_count;
-    if (out_->errors.size() < max_issues_) {
-      out_->errors.push_back(
-          RankedIssue{VerifyIssue{rel_line, offset, seq, std::move(code), std::move(message)}, rank,
-                      parse_error});
-    }
+    AddBounded(&out_->errors,
+               RankedIssue{VerifyIssue{rel_line, offset, seq, std::move(code), std::move(message)},
+                           rank, parse_error},
+               max_issues_);
   }
-  void AddWarning(uint64_t offset, uint64_t rel_line, uint64_t seq, std::string code,
+  void AddWarning(uint64_t offset, uint64_t rel_line, uint64_t seq, int rank, std::string code,
                   std::string message) {
     ++out_->warning_count;
-    if (out_->warnings.size() < max_issues_) {
-      out_->warnings.push_back(RankedIssue{
-          VerifyIssue{rel_line, offset, seq, std::move(code), std::move(message)}, kRankWarning});
-    }
+    AddBounded(
+        &out_->warnings,
+        RankedIssue{VerifyIssue{rel_line, offset, seq, std::move(code), std::move(message)}, rank},
+        max_issues_);
+  }
+
+  // Hands the collected ids to the sampler.
+  void FinishIds() {
+    if (sampler_ != nullptr) sampler_->Merge(&out_->id_hashes, id_threshold_);
   }
 
   void OnEvent(const EventView& e) {
@@ -102,7 +216,8 @@ class ChunkChecker {
       AddError(e.byte_offset, rel, e.seq, kRankVersion, "unsupported_version",
                Cat("unsupported event version ", e.version, " at seq ", e.seq));
     }
-    if (out_->first && e.run_id != out_->first->run_id) {
+    if (expected_run_id_ != nullptr ? e.run_id != *expected_run_id_
+                                    : out_->first && e.run_id != out_->first->run_id) {
       AddError(e.byte_offset, rel, e.seq, kRankRunId, "mixed_run_id",
                Cat("mixed run_id at seq ", e.seq));
     }
@@ -112,14 +227,19 @@ class ChunkChecker {
     }
     if (out_->last) CheckPair(*out_->last, e, rel);
     if (e.kind == EventKind::kRunFinished && !e.finished_status) {
-      AddWarning(e.byte_offset, rel, e.seq, "finished_without_status",
+      AddWarning(e.byte_offset, rel, e.seq, kRankFinishedWithoutStatus, "finished_without_status",
                  Cat("run.finished at seq ", e.seq, " has no string status"));
     }
     ++out_->kind_counts[static_cast<int>(e.kind)];
     if (e.kind == EventKind::kToolResult && e.tool_failed) ++out_->tool_failures;
-    if (out_->id_hashes.size() < id_cap_) {
-      out_->id_hashes.push_back(
-          IdRef{absl::Hash<std::string_view>{}(e.event_id), e.byte_offset, rel});
+    if (sampler_ != nullptr) {
+      const uint64_t hash = absl::Hash<std::string_view>{}(e.event_id);
+      if (hash <= id_threshold_) {
+        out_->id_hashes.push_back(IdRef{hash, e.byte_offset, rel});
+        if (out_->id_hashes.size() > kDuplicateCheckCap) {
+          sampler_->Fit(&out_->id_hashes, &id_threshold_);
+        }
+      }
     }
     EventRef ref{e.byte_offset, rel, e.seq, e.ts_ms, e.kind, {}};
     if (!out_->first) {
@@ -146,29 +266,38 @@ class ChunkChecker {
       AddError(e.byte_offset, rel, e.seq, kRankSeq, "seq_not_increasing",
                Cat("seq must increase strictly at seq ", e.seq));
     } else if (e.seq != prev.seq + 1) {
-      AddWarning(e.byte_offset, rel, e.seq, "seq_gap",
+      AddWarning(e.byte_offset, rel, e.seq, kRankSeqGap, "seq_gap",
                  Cat("seq gap: seq ", e.seq, " follows seq ", prev.seq));
     }
     if (e.ts_ms < prev.ts_ms) {
       AddWarning(
-          e.byte_offset, rel, e.seq, "ts_backwards",
+          e.byte_offset, rel, e.seq, kRankTsBackwards, "ts_backwards",
           Cat("ts_ms goes backwards at seq ", e.seq, " (", e.ts_ms, " after ", prev.ts_ms, ")"));
     }
     if (e.kind == EventKind::kRunStarted) {
-      AddWarning(e.byte_offset, rel, e.seq, "second_run_started",
+      AddWarning(e.byte_offset, rel, e.seq, kRankSecondStarted, "second_run_started",
                  Cat("a second run.started at seq ", e.seq));
     }
   }
 
  private:
   size_t max_issues_;
-  size_t id_cap_;
+  IdSampler* sampler_;
   ChunkResult* out_;
+  const std::string* expected_run_id_;
+  uint64_t id_threshold_;
 };
 
-void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, size_t id_cap) {
+void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, IdSampler* sampler,
+               const std::string* expected_run_id = nullptr) {
   EventParser parser;
-  ChunkChecker checker(max_issues, id_cap, chunk);
+  ChunkChecker checker(max_issues, sampler, chunk, expected_run_id);
+  // Sized once: an event line is at least ~80 bytes, and the set is cut
+  // back (threshold halved) as soon as it exceeds the cap.
+  if (sampler != nullptr) {
+    chunk->id_hashes.reserve(
+        std::min<uint64_t>(kDuplicateCheckCap + 1, (chunk->end - chunk->begin) / 64 + 16));
+  }
   TraceReader::ScanResult scan = ScanRange(
       view, parser, chunk->begin, chunk->end, 1,
       [&](const EventView& e) {
@@ -182,31 +311,25 @@ void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, si
       });
   chunk->lines = scan.lines;
   chunk->torn = scan.torn;
+  checker.FinishIds();
 }
 
-// The seam checks a chunk could not make on its own first event.
-void CheckSeam(const EventRef& prev, const ChunkResult& chunk, const std::string& run_id,
-               const MappedView& view, ChunkChecker& checker) {
+// The seam checks a chunk could not make on its own first event (its run id
+// was checked by the chunk, see the stitch).
+// `chunk.first` has its absolute line number already.
+void CheckSeam(const EventRef& prev, const ChunkResult& chunk, const MappedView& view,
+               ChunkChecker& checker) {
   const EventRef& first = *chunk.first;
   // Re-parse the first event of the chunk to run the pair checks on it.
   EventParser parser;
   TraceReader::ScanResult ignored = ScanRange(
       view, parser, first.offset, NextLineStart(view, first.offset), first.rel_line,
       [&](const EventView& e) {
-        if (e.run_id != run_id) {
-          checker.AddError(e.byte_offset, e.line_number, e.seq, kRankRunId, "mixed_run_id",
-                           Cat("mixed run_id at seq ", e.seq));
-        }
         checker.CheckPair(prev, e, e.line_number);
         return false;
       },
       [](const LineError&) { return false; });
   (void)ignored;
-}
-
-bool IssueBefore(const RankedIssue& a, const RankedIssue& b) {
-  if (a.issue.byte_offset != b.issue.byte_offset) return a.issue.byte_offset < b.issue.byte_offset;
-  return a.rank < b.rank;
 }
 
 }  // namespace
@@ -230,7 +353,8 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
   if (threads > 1) {
     chunk_count = static_cast<size_t>(std::min<uint64_t>(
         static_cast<uint64_t>(threads) * 4,
-        std::max<uint64_t>(1, view.size / std::max<uint64_t>(1, options.min_chunk_bytes))));
+        std::max<uint64_t>(
+            1, view.size / (options.min_chunk_bytes ? options.min_chunk_bytes : kMinChunk))));
     chunk_count = std::max<size_t>(chunk_count, 1);
   }
   std::vector<ChunkResult> chunks(chunk_count);
@@ -243,17 +367,17 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
     chunks[i].end = end;
     begin = end;
   }
-  const size_t id_cap = kDuplicateCheckCap / chunk_count;
+  IdSampler sampler(kDuplicateCheckCap);
   const size_t max_issues = std::max<size_t>(options.max_issues, 1);
   if (chunk_count == 1) {
-    ScanChunk(view, &chunks[0], max_issues, id_cap);
+    ScanChunk(view, &chunks[0], max_issues, &sampler);
   } else {
     std::atomic<size_t> next{0};
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&] {
         for (size_t i = next++; i < chunk_count; i = next++) {
-          ScanChunk(view, &chunks[i], max_issues, id_cap);
+          ScanChunk(view, &chunks[i], max_issues, &sampler);
         }
       });
     }
@@ -264,15 +388,26 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
   std::vector<RankedIssue> errors;
   std::vector<RankedIssue> warnings;
   ChunkResult seam;  // collects seam issues with absolute line numbers
-  ChunkChecker seam_checker(max_issues, 0, &seam);
+  ChunkChecker seam_checker(max_issues, nullptr, &seam);
+  std::vector<std::pair<uint64_t, uint64_t>> line_bases;  // (chunk begin, line base)
   std::optional<EventRef> prev;
   uint64_t line_base = 1;
   std::string run_id;
   std::optional<std::string> finished_status;
   for (ChunkResult& chunk : chunks) {
+    if (prev && chunk.first && chunk.first->run_id != run_id) {
+      // The chunk compared its events with its own first run id; a
+      // sequential pass compares them with the trace's. Rescan it so (only
+      // invalid traces get here). Its ids were collected already.
+      ChunkResult again;
+      again.begin = chunk.begin;
+      again.end = chunk.end;
+      ScanChunk(view, &again, max_issues, nullptr, &run_id);
+      chunk = std::move(again);
+    }
+    line_bases.emplace_back(chunk.begin, line_base);
     for (RankedIssue& issue : chunk.errors) issue.issue.line_number += line_base - 1;
     for (RankedIssue& issue : chunk.warnings) issue.issue.line_number += line_base - 1;
-    for (IdRef& id : chunk.id_hashes) id.line += line_base - 1;
     if (chunk.first) {
       chunk.first->rel_line += line_base - 1;
       chunk.last->rel_line += line_base - 1;
@@ -287,10 +422,10 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
         }
         if (run_id.empty() || StripWhitespace(run_id).empty()) {
           seam_checker.AddWarning(chunk.first->offset, chunk.first->rel_line, chunk.first->seq,
-                                  "empty_run_id", "the run_id is empty");
+                                  kRankEmptyRunId, "empty_run_id", "the run_id is empty");
         }
       } else {
-        CheckSeam(*prev, chunk, run_id, view, seam_checker);
+        CheckSeam(*prev, chunk, view, seam_checker);
       }
       prev = *chunk.last;
       finished_status = chunk.last_finished_status;
@@ -319,13 +454,13 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
   }
 
   // Duplicate event ids: sort the remembered hashes, confirm equal ones.
-  std::vector<IdRef> ids;
-  for (ChunkResult& chunk : chunks) {
-    report.duplicate_check_events += chunk.id_hashes.size();
-    ids.insert(ids.end(), chunk.id_hashes.begin(), chunk.id_hashes.end());
-    std::vector<IdRef>().swap(chunk.id_hashes);
+  std::vector<IdRef> ids = sampler.Take();
+  report.duplicate_check_events = ids.size();
+  for (IdRef& id : ids) {
+    auto chunk = std::upper_bound(line_bases.begin(), line_bases.end(),
+                                  std::make_pair(id.offset, ~uint64_t{0}));
+    id.line += std::prev(chunk)->second - 1;
   }
-  std::sort(ids.begin(), ids.end());
   EventParser id_parser;
   auto event_id_at = [&](const IdRef& ref, std::string* id, uint64_t* seq) {
     ScanRange(
@@ -345,7 +480,7 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
     event_id_at(ids[i], &id, &seq);
     if (id == first_id) {
       seam_checker.AddWarning(
-          ids[i].offset, ids[i].line, seq, "duplicate_event_id",
+          ids[i].offset, ids[i].line, seq, kRankDuplicateId, "duplicate_event_id",
           Cat("duplicate event_id ", id, " at seq ", seq, " (first used at seq ", first_seq, ")"));
     }
   }
@@ -394,7 +529,7 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
                                  " bytes without a newline that are not a complete "
                                  "event); run `traceframe repair --file ",
                                  report.path, "` to move them aside")};
-    torn.rank = kRankNotClosed + 1;
+    torn.rank = kRankTorn;
     errors.push_back(std::move(torn));
     ++report.error_count;
   }
@@ -402,12 +537,7 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
     for (RankedIssue& w : warnings) errors.push_back(w);
     report.error_count += report.warning_count;
   }
-  // Like the earlier tool, a line that is not an event is reported before any
-  // invariant (it read the whole file first).
-  std::stable_sort(errors.begin(), errors.end(), [](const RankedIssue& a, const RankedIssue& b) {
-    if (a.parse_error != b.parse_error) return a.parse_error;
-    return IssueBefore(a, b);
-  });
+  std::stable_sort(errors.begin(), errors.end(), IssueBefore);
   std::stable_sort(warnings.begin(), warnings.end(), IssueBefore);
   for (size_t i = 0; i < errors.size() && i < max_issues; ++i) {
     report.errors.push_back(std::move(errors[i].issue));

@@ -53,6 +53,8 @@ std::string SerializeEventLine(const Event& event);
 
 // A random RFC 4122 version 4 UUID in lowercase hyphenated form.
 std::string NewEventId();
+// Appends a new id (36 characters) without a temporary string.
+void AppendNewEventId(std::string* out);
 
 // Wall-clock Unix epoch milliseconds.
 int64_t NowEpochMs();

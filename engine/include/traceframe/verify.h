@@ -23,9 +23,9 @@ struct VerifyOptions {
   bool strict = false;      // warnings are failures
   int threads = 0;          // 0: all cores for large traces; 1: sequential
   size_t max_issues = 20;   // how many errors and warnings to keep
-  // Parallel work is split into chunks of at least this many bytes. Tests and
-  // fuzzers lower it to exercise the seams on small inputs.
-  uint64_t min_chunk_bytes = 16ull << 20;
+  // Smallest part a parallel scan splits off (0: 16 MB). Tests and fuzzers
+  // set it to a few bytes to force the parallel path onto tiny traces.
+  uint64_t min_chunk_bytes = 0;
 };
 
 // One finding, located in the file.

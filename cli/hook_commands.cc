@@ -1,0 +1,220 @@
+// hook ingest, hook install, policy-check.
+//
+// `hook ingest` runs inside agent hosts on every tool call: it never exits 2
+// (hosts read 2 as "block the tool call"), never writes to stdout (some hosts
+// inject hook stdout into the model's context) and says what it did on
+// stderr, one line, unless --quiet.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_split.h"
+#include "cli.h"
+#include "traceframe/hook.h"
+#include "traceframe/json.h"
+#include "traceframe/policy.h"
+#include "traceframe/str_util.h"
+
+namespace traceframe::cli {
+namespace {
+
+void WriteStderr(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stderr); }
+
+int HookIngest(const HookIngestOptions& options, bool quiet) {
+  absl::StatusOr<std::string> input = ReadHookInput(STDIN_FILENO);
+  if (!input.ok()) return ReportError(input.status());
+  absl::StatusOr<HookIngestResult> result = IngestHookPayload(*input, options);
+  if (!result.ok()) return ReportError(result.status());
+  if (quiet) return kExitOk;
+  std::string line;
+  for (const std::string& note : result->notes) Append(&line, "traceframe: note: ", note, "\n");
+  if (result->ignored) {
+    Append(&line, "traceframe: ignored ", result->ignored_reason, "\n");
+  } else {
+    std::string events;
+    for (const AppendedEvent& e : result->events) {
+      if (!events.empty()) events.append(", ");
+      Append(&events, EventKindName(e.kind), "#", e.seq);
+    }
+    if (events.empty()) events = result->created ? "run.started#0" : "(nothing to append)";
+    Append(&line, events, " -> ", result->path);
+    if (result->resumed_from) Append(&line, " (continues ", *result->resumed_from, ")");
+    line.push_back('\n');
+  }
+  WriteStderr(line);
+  return kExitOk;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  for (absl::string_view part : absl::StrSplit(ToAbsl(text), ',')) {
+    const std::string_view word = StripWhitespace(ToStd(part));
+    if (!word.empty()) out.emplace_back(word);
+  }
+  return out;
+}
+
+int HookInstall(HookInstallOptions options) {
+  options.source = NormalizeSource(options.source);
+  if (options.events.empty()) return ReportError("--events needs at least one event name");
+  absl::StatusOr<HookInstallResult> result = InstallHooks(options);
+  if (!result.ok()) return ReportError(result.status());
+  if (options.print) {
+    PrintBlock(stdout, "hook install (print)",
+               {{"file", options.file},
+                {"command", result->command},
+                {"note",
+                 "paste this into the host's hooks/settings file; traceframe writes nothing in "
+                 "--print mode"}});
+    WriteStdout(result->json);
+    return kExitOk;
+  }
+  PrintBlock(stdout, "hook install",
+             {{"file", options.file}, {"command", result->command}, {"result", result->result}});
+  return kExitOk;
+}
+
+std::string ViolationJson(const PolicyViolation& v) {
+  std::string out;
+  JsonObjectWriter w(&out);
+  w.Uint("seq", v.seq).String("rule", v.rule);
+  if (v.capability.empty()) {
+    w.Null("capability");
+  } else {
+    w.String("capability", v.capability);
+  }
+  w.String("message", v.message);
+  w.Finish();
+  return out;
+}
+
+int PolicyCheck(const std::string& file, bool json) {
+  absl::StatusOr<PolicyReport> report = CheckPolicy(file, PolicyOptions{});
+  if (!report.ok()) return ReportError(report.status());
+  if (json) {
+    std::string out;
+    JsonObjectWriter w(&out);
+    w.String("file", file).Bool("clean", report->violations.empty());
+    w.Bool("open", report->open).Uint("events", report->events);
+    w.Uint("violation_count", report->violations.size());
+    std::string list = "[";
+    for (size_t i = 0; i < report->violations.size(); ++i) {
+      if (i) list.push_back(',');
+      list.append(ViolationJson(report->violations[i]));
+    }
+    list.push_back(']');
+    w.Raw("violations", list);
+    w.Finish();
+    out.push_back('\n');
+    WriteStdout(out);
+    return report->violations.empty() ? kExitOk : kExitFailed;
+  }
+  if (report->violations.empty()) {
+    PrintBlock(stdout, "policy-check", {{"file", file}, {"result", "clean"}});
+    return kExitOk;
+  }
+  std::fflush(stdout);
+  std::string text =
+      FormatBlock("policy-check",
+                  {{"file", file}, {"result", Cat(report->violations.size(), " violation(s)")}});
+  for (const PolicyViolation& v : report->violations) Append(&text, "  - ", v.message, "\n");
+  WriteStderr(text);
+  return kExitFailed;
+}
+
+void Install(CLI::App& app, Action& action) {
+  auto* hook = app.add_subcommand("hook", "Record host hook events and wire hosts to traceframe");
+  hook->require_subcommand(1);
+  // ---- hook ingest
+  {
+    auto* cmd = hook->add_subcommand(
+        "ingest",
+        "Append a host hook payload (JSON on stdin) to a trace. Never exits 2, never writes "
+        "to stdout.");
+    auto options = std::make_shared<HookIngestOptions>();
+    auto quiet = std::make_shared<bool>(false);
+    cmd->add_option_function<std::string>(
+        "--file", [options](const std::string& f) { options->file = f; }, "Trace file");
+    cmd->add_option_function<std::string>(
+        "--dir", [options](const std::string& d) { options->dir = d; },
+        "Directory of traces: <dir>/<run id>.traceframe, created on first use");
+    cmd->add_flag("--init-if-missing", options->init_if_missing,
+                  "With --file: create the trace if it does not exist");
+    cmd->add_option("--source", options->source, "Label stored in every event")
+        ->capture_default_str();
+    cmd->add_option_function<std::string>(
+        "--run-id", [options](const std::string& r) { options->run_id = r; },
+        "Run id instead of the one derived from the session id");
+    cmd->add_flag("--strict", options->strict,
+                  "Fail (exit 1) on events with no trace meaning instead of ignoring them");
+    cmd->add_flag("--quiet", *quiet, "No confirmation on stderr");
+    auto no_sync = std::make_shared<bool>(false);
+    cmd->add_flag("--no-sync", *no_sync,
+                  "Skip fdatasync after the append (faster on slow disks; a crash may lose the "
+                  "last events)");
+    cmd->callback([=, &action] {
+      action = [=] {
+        HookIngestOptions copy = *options;
+        if (*no_sync) copy.write.sync = false;
+        return HookIngest(copy, *quiet);
+      };
+    });
+  }
+  // ---- hook install
+  {
+    auto* cmd = hook->add_subcommand(
+        "install", "Wire `traceframe hook ingest` into a hooks/settings JSON file (idempotent)");
+    auto options = std::make_shared<HookInstallOptions>();
+    auto events = std::make_shared<std::string>("PreToolUse,PostToolUse");
+    cmd->add_option("--file", options->file, "Hooks file (Claude Code / Codex shape)")
+        ->capture_default_str();
+    cmd->add_option("--source", options->source, "--source label for the wired command")
+        ->capture_default_str();
+    cmd->add_option_function<std::string>(
+        "--run-id", [options](const std::string& r) { options->run_id = r; },
+        "Pin every event to one run id");
+    cmd->add_option("--matcher", options->matcher, "Tool matcher for tool events")
+        ->capture_default_str();
+    cmd->add_option("--events", *events,
+                    "Comma-separated host events to wire (e.g. "
+                    "PreToolUse,PostToolUse,PostToolUseFailure,SessionStart,SessionEnd)")
+        ->capture_default_str();
+    cmd->add_option("--dir", options->dir, "Trace directory for the wired command")
+        ->capture_default_str();
+    cmd->add_flag("--print", options->print, "Print the snippet; read and write nothing");
+    cmd->callback([=, &action] {
+      action = [=] {
+        HookInstallOptions copy = *options;
+        copy.events = SplitList(*events);
+        return HookInstall(copy);
+      };
+    });
+  }
+  // ---- policy-check
+  {
+    auto* cmd = app.add_subcommand(
+        "policy-check",
+        "Check a trace's permission evidence: unresolved denies, sensitive calls "
+        "without an allow (open traces are checked too)");
+    auto file = std::make_shared<std::string>();
+    auto allow_open = std::make_shared<bool>(false);
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("--file", *file, "Trace file")->required();
+    cmd->add_flag("--allow-open", *allow_open,
+                  "Accepted for compatibility; open traces are always checked");
+    cmd->add_flag("--json", *json, "Print the verdict and violations as JSON on stdout");
+    // allow_open is captured only to keep the flag's storage alive while
+    // CLI11 writes to it; it changes nothing.
+    cmd->callback([file, json, allow_open, &action] {
+      action = [file, json] { return PolicyCheck(*file, *json); };
+    });
+  }
+}
+
+const CommandGroup kHookCommands(40, Install);
+
+}  // namespace
+}  // namespace traceframe::cli

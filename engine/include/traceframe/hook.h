@@ -1,0 +1,159 @@
+// Host hooks: turning an agent host's hook payload (Claude Code, Codex CLI,
+// Cursor; docs/hooks.md) into trace events, appending them, and wiring the
+// `traceframe hook ingest` command into a host's hooks file.
+//
+// Three layers, each usable on its own from C++:
+//  - MapHookPayload: pure. JSON text in, the events to append (or "ignored")
+//    out. No I/O, no clock. Thread-safe.
+//  - IngestHookPayload: maps, resolves the target trace (never outside the
+//    directory it is given), creates it race-free on first use and appends all
+//    events of one payload with one locked write. Thread- and process-safe.
+//  - MergeHooksJson / InstallHooks: an idempotent, order-preserving merge of
+//    the traceframe entry into a hooks/settings JSON file, written atomically.
+#ifndef TRACEFRAME_HOOK_H_
+#define TRACEFRAME_HOOK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "traceframe/writer.h"
+
+namespace traceframe {
+
+// Host strings longer than this many characters are cut and marked, like
+// exec's output previews.
+inline constexpr size_t kHookStringMaxChars = 4000;
+inline constexpr std::string_view kHookTruncatedMarker = "\n[truncated]";
+// A copied JSON value (tool input, output) larger than this after string
+// truncation is stored as a truncated string of its JSON text instead.
+inline constexpr size_t kHookValueMaxBytes = 64 * 1024;
+// hook ingest refuses larger stdin payloads.
+inline constexpr size_t kHookMaxPayloadBytes = size_t{256} << 20;
+// Run ids (and so file names) are bounded to this many bytes.
+inline constexpr size_t kRunIdMaxBytes = 128;
+
+// --source: trimmed; empty becomes "generic". Stored verbatim otherwise.
+std::string NormalizeSource(std::string_view label);
+
+// A run id safe to use as a file name stem: only [A-Za-z0-9._-], no leading
+// '.', at most kRunIdMaxBytes. An id that had to be altered gets a short hash
+// of the original appended ("-h<8 hex>"), so different unsafe ids never
+// collide. Safe ids are returned unchanged.
+std::string SafeRunId(std::string_view raw);
+
+// FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
+uint64_t Fnv1a64(std::string_view bytes);
+
+struct HookMapOptions {
+  std::string source = "generic";  // already normalized
+  bool strict = false;             // events with no trace meaning are errors
+};
+
+// The result of mapping one payload.
+struct HookMapping {
+  // The event has no trace meaning (UserPromptSubmit, Notification, Stop,
+  // ...): nothing to append. `ignored_reason` says why.
+  bool ignored = false;
+  std::string ignored_reason;
+  std::string hook_event;  // as the host named it ("hook.event" if unnamed)
+  // The session id as found (unsanitized), if any.
+  std::optional<std::string> session_id;
+  // "run-<session>" or "run-<16 hex>" from stable context (cwd,
+  // transcript_path), already passed through SafeRunId.
+  std::string run_id;
+  // Events to append, in order. Empty for SessionStart (which only creates
+  // the trace) and for ignored events.
+  std::vector<PendingEvent> events;
+  // Compact "key":value pairs for run.started when this payload creates the
+  // trace: source, session, model, cwd as the host reported them.
+  std::string started_fields_json;
+};
+
+// Maps one hook payload. Errors (InvalidArgument): not JSON, not an object,
+// an empty object, and (with options.strict) an event with no trace meaning.
+absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapOptions& options);
+
+// ---- hook ingest
+
+struct HookIngestOptions {
+  std::optional<std::string> file;  // exactly one of file and dir
+  std::optional<std::string> dir;
+  bool init_if_missing = false;  // --file only; --dir always creates
+  std::string source = "generic";
+  std::optional<std::string> run_id;  // overrides the derived id (made safe)
+  bool strict = false;
+  WriteOptions write;
+};
+
+struct HookIngestResult {
+  bool ignored = false;
+  std::string ignored_reason;
+  std::string hook_event;
+  std::string path;    // the trace written
+  std::string run_id;  // the trace's run id
+  bool created = false;
+  std::optional<std::string> resumed_from;  // the finished trace this one continues
+  std::vector<AppendedEvent> events;
+  std::vector<std::string> notes;  // things the user should know (ignored --run-id, ...)
+};
+
+// Reads all of `fd` (stdin), refusing more than `max_bytes`, a terminal, and
+// empty or whitespace-only input ("missing hook JSON on stdin").
+absl::StatusOr<std::string> ReadHookInput(int fd, size_t max_bytes = kHookMaxPayloadBytes);
+
+// The whole `hook ingest` operation on one payload. Nothing is created for a
+// payload that fails to map. A trace that is already finished is continued in
+// "<stem>-2.traceframe" (then -3, ...) whose run.started names the previous
+// file.
+absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
+                                                   const HookIngestOptions& options);
+
+// ---- hook install
+
+struct HookInstallOptions {
+  std::string file = ".agent/hooks.json";
+  std::string source = "generic";
+  std::optional<std::string> run_id;
+  std::string matcher = "Bash";
+  std::vector<std::string> events = {"PreToolUse", "PostToolUse"};
+  std::string dir = ".traceframe/runs";
+  bool print = false;  // compute and return the snippet; read and write nothing
+};
+
+struct HookInstallResult {
+  std::string command;  // the wired, shell-quoted command
+  std::string result;   // "wired PreToolUse and PostToolUse", "already wired", ...
+  bool written = false;
+  std::vector<std::string> wired, updated, present;
+  std::string json;  // the new file contents, or the --print snippet
+};
+
+// POSIX shell single-word quoting: bare when only [A-Za-z0-9_./:=@%+,-],
+// else '...' with embedded quotes as '\''.
+std::string ShellQuote(std::string_view word);
+
+// "traceframe hook ingest --source S --dir D [--run-id ID]", shell-quoted.
+std::string HookIngestCommand(const HookInstallOptions& options);
+
+// Merges the traceframe entries into `existing` (a hooks/settings file's
+// text; empty or blank means {}) and returns the new text in
+// result.json. Keys keep their order; the file's indent unit is kept.
+// An existing traceframe entry with different flags or matcher is updated.
+absl::StatusOr<HookInstallResult> MergeHooksJson(std::string_view existing,
+                                                 const HookInstallOptions& options);
+
+// The --print snippet: {"hooks":{<event>:[entry], ...}} pretty-printed.
+std::string HookSnippetJson(const HookInstallOptions& options);
+
+// Reads options.file, merges, writes it atomically if anything changed.
+// With options.print, touches no file.
+absl::StatusOr<HookInstallResult> InstallHooks(const HookInstallOptions& options);
+
+}  // namespace traceframe
+
+#endif  // TRACEFRAME_HOOK_H_

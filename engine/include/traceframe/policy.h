@@ -1,0 +1,99 @@
+// The policy gate: checks that a trace's permission evidence is consistent
+// (docs/hooks.md "Policy rules", docs/ci-gate.md).
+//
+//  Rule A, unresolved deny: a permission.decision that denies a capability
+//    must be followed by a later allow for the same capability (or command).
+//  Rule B, sensitive call without allow: a tool.call that pushes with git
+//    (found by parsing the shell command, or named by a `git.push[:scope]`
+//    capability) needs an earlier allow for that same capability: the exact
+//    `git.push:<branch>` (or `git.push:<remote>/<branch>`), an unscoped
+//    `git.push` (any push), or an allow naming the exact same command.
+//
+// The decision vocabulary is shared with the HTML renderer: ClassifyDecision.
+// Everything here is thread-compatible; CheckPolicy streams the trace with
+// bounded memory (state grows only with pending denies and distinct allows).
+#ifndef TRACEFRAME_POLICY_H_
+#define TRACEFRAME_POLICY_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "traceframe/event.h"
+
+namespace traceframe {
+
+enum class DecisionClass { kAllow, kDeny, kOther };
+
+// Trimmed and ASCII-lowercased: allow, allowed, approve, approved, permit →
+// kAllow; deny, denied, block, blocked, reject, rejected → kDeny; anything
+// else (ask, defer, "") → kOther.
+DecisionClass ClassifyDecision(std::string_view decision);
+
+// One `git push` found in a shell command.
+struct GitPush {
+  std::string remote;                 // "" when not given
+  std::vector<std::string> branches;  // destination refs, "refs/heads/" stripped
+  // The push names no particular ref (no refspec, HEAD, --all, --mirror,
+  // --tags): only an unscoped `git.push` allow covers it.
+  bool unscoped = false;
+};
+
+// Every git push in `command`, parsed as shell: words and quotes, split on
+// && || ; | & and newlines; env assignments, `env`, `sudo`, `command`, `exec`,
+// `nohup`, `time`, `timeout`, `nice` skipped; git global options (-C dir,
+// -c k=v, --git-dir=x, ...) skipped; `sh -c '...'` looked into. Words that are
+// merely arguments (`echo "git push"`) are not commands.
+std::vector<GitPush> FindGitPushes(std::string_view command);
+inline bool IsGitPushCommand(std::string_view command) { return !FindGitPushes(command).empty(); }
+
+struct PolicyViolation {
+  uint64_t seq = 0;
+  std::string rule;        // "unresolved_deny" or "sensitive_call"
+  std::string capability;  // what needed an allow ("" when unnamed)
+  std::string message;     // "unresolved deny at seq 5: capability ... was denied ..."
+};
+
+// Streaming evaluation over events in trace order.
+class PolicyChecker {
+ public:
+  // `payload_json` is the event's payload as stored (valid JSON).
+  void Observe(EventKind kind, uint64_t seq, std::string_view payload_json);
+  // All violations: Rule A findings first, then Rule B, each in trace order.
+  std::vector<PolicyViolation> Finish();
+
+ private:
+  struct PendingDeny {
+    uint64_t seq;
+    std::string capability;
+    std::string description;
+  };
+  std::map<std::string, std::vector<PendingDeny>> pending_denies_;
+  std::vector<PendingDeny> unnamed_denies_;
+  std::set<std::string> allowed_capabilities_;  // "git.push" prefix lowercased
+  std::set<std::string> allowed_commands_;
+  std::vector<PolicyViolation> sensitive_;
+};
+
+struct PolicyOptions {
+  int verify_threads = 0;  // passed to VerifyTrace
+};
+
+struct PolicyReport {
+  std::string path;
+  uint64_t events = 0;
+  bool open = false;  // the trace has no run.finished (it is checked anyway)
+  std::vector<PolicyViolation> violations;
+};
+
+// Verifies `path` (open traces accepted) and applies both rules. An invalid
+// trace is an error naming the first problem.
+absl::StatusOr<PolicyReport> CheckPolicy(const std::string& path, const PolicyOptions& options);
+
+}  // namespace traceframe
+
+#endif  // TRACEFRAME_POLICY_H_
