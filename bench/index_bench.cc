@@ -209,6 +209,7 @@ int main(int argc, char** argv) {
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("summary_full_scan" + g).c_str(), BM_Summary, p, false)
         ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
         ->Iterations(3);
     const char* modes[] = {"tail10", "tail10_kind_error", "from_seq_mid"};
     for (int mode = 0; mode < 3; ++mode) {
@@ -222,6 +223,7 @@ int main(int argc, char** argv) {
     }
     benchmark::RegisterBenchmark(("index_rebuild" + g).c_str(), BM_Rebuild, p)
         ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
         ->Iterations(2);
     for (bool sync : {false, true}) {
       const std::string s = sync ? "_sync" : "_nosync";

@@ -35,6 +35,7 @@ grep -q '"status":"interrupted"' r.traceframe || fail "run not finished as inter
 # Default run ids: back-to-back runs never collide.
 "$bin" run -- true >/dev/null 2>&1
 "$bin" run -- true >/dev/null 2>&1
-[ "$(ls .traceframe/runs | grep -c "\.traceframe$")" = 2 ] || fail "default run ids collided"
+# (count traces, not their sidecar .idx files)
+[ "$(ls .traceframe/runs/*.traceframe | wc -l)" = 2 ] || fail "default run ids collided"
 
 echo "traceframe exec smoke: ok"

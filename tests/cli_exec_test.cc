@@ -436,8 +436,11 @@ TEST(RunCliTest, RunsInTheSameSecondGetDifferentIds) {
   Background b = Start({"run", "--", "true"}, dir.path(), dir.File("b.err"), false);
   EXPECT_EQ(Wait(a.pid), 0);
   EXPECT_EQ(Wait(b.pid), 0);
-  CliResult ls = RunProgram({"sh", "-c", "ls .traceframe/runs | grep -v '\\.idx$'"}, dir.path());
-  const std::vector<std::string> names = SplitLines(ls.out);
+  CliResult ls = RunProgram({"ls", ".traceframe/runs"}, dir.path());
+  std::vector<std::string> names;
+  for (const std::string& name : SplitLines(ls.out)) {
+    if (!EndsWith(name, ".idx")) names.push_back(name);  // each trace's sidecar index
+  }
   ASSERT_EQ(names.size(), 4u) << ls.out;
   for (const std::string& name : names) {
     EXPECT_THAT(name, ::testing::MatchesRegex("[0-9]{8}T[0-9]{6}\\.[0-9]{3}Z-[0-9a-z]{6}-true\\."

@@ -53,9 +53,10 @@ std::vector<std::string> ListDir(const std::string& dir) {
   if (d == nullptr) return names;
   while (dirent* e = readdir(d)) {
     const std::string name = e->d_name;
-    // The sidecar index (<trace>.idx) is derived; only traces count here.
-    const bool index = name.size() > 4 && name.compare(name.size() - 4, 4, ".idx") == 0;
-    if (name != "." && name != ".." && !index) names.push_back(name);
+    // Each trace's sidecar index (<trace>.idx) is not a trace.
+    if (name != "." && name != ".." &&
+        !(name.size() > 4 && name.compare(name.size() - 4, 4, ".idx") == 0))
+      names.push_back(name);
   }
   closedir(d);
   std::sort(names.begin(), names.end());

@@ -69,10 +69,10 @@ TEST(WriterTest, InitRefusesAnExistingTraceUnlessForced) {
   // A file of blank lines is not empty.
   WriteFileOrDie(path, "\n\n");
   EXPECT_FALSE(InitTrace(path, "d", "{}", false).ok());
-  // No temp files are left behind.
+  // No temp files are left behind (the sidecar index <trace>.idx is expected).
   int entries = 0;
   for (auto& e : std::filesystem::directory_iterator(dir.path())) {
-    if (e.path().extension() != ".idx") ++entries;  // the derived index may sit beside it
+    if (e.path().extension() != ".idx") ++entries;
   }
   EXPECT_EQ(entries, 1);
 }

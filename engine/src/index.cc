@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -619,9 +620,15 @@ absl::Status WriteIndexFile(const std::string& trace_path, const TraceIndex& ind
   const std::string path = IndexPathFor(trace_path);
   const std::string tmp = TempPathBeside(path);
   const std::string bytes = EncodeIndex(index);
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  // The index tells what the trace holds (run id, counts): it gets the
+  // trace's permissions, so a private trace keeps a private index.
+  struct stat st;
+  const mode_t mode = ::stat(trace_path.c_str(), &st) == 0 ? (st.st_mode & 0666) : 0600;
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoError(errno, "failed to create", tmp);
   absl::Status status = WriteAll(fd.get(), bytes, tmp);
+  if (status.ok() && ::fchmod(fd.get(), mode) != 0)
+    status = ErrnoError(errno, "failed to chmod", tmp);
   fd.reset();
   // No fsync: the index is derived. After a crash, a short or garbage file
   // fails its checksums and is rebuilt.
@@ -643,28 +650,21 @@ uint64_t FileSize(int fd) {
   return ::fstat(fd, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 }
 
-// Reads [from, size) of the trace through `fd` and folds it into `index`.
-// `from` is 0 or the end of a line.
+// Maps the trace through `fd` and folds [covered_bytes, size) into `index`
+// (mapped, not read into the heap: a recorder may catch up on gigabytes).
 bool ExtendFromFd(int fd, uint64_t size, TraceIndex* index) {
   const uint64_t from = index->facts.covered_bytes;
   if (from >= size) return true;
-  // Start one byte early (the '\n' that ends the covered prefix) so the scan
-  // never starts at buffer offset 0, where a BOM would be skipped.
-  const uint64_t base = from == 0 ? 0 : from - 1;
-  std::string buffer(size - base + simdjson::SIMDJSON_PADDING, '\0');
-  uint64_t done = 0;
-  while (done < size - base) {
-    const ssize_t n =
-        ::pread(fd, buffer.data() + done, size - base - done, static_cast<off_t>(base + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<uint64_t>(n);
-  }
-  const MappedView view{buffer.data(), size - base, buffer.size()};
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t readable = (size + page - 1) / page * page;
+  void* addr = ::mmap(nullptr, readable, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (addr == MAP_FAILED) return false;
+  const MappedView view{static_cast<const char*>(addr), size, readable};
   std::optional<TornTail> torn;
-  ScanInto(view, base, from - base, index, IndexBuildOptions{nullptr, 1}, &torn);
-  ViewSource src(view, base);
+  ScanInto(view, 0, from, index, IndexBuildOptions{nullptr, 1}, &torn);
+  ViewSource src(view);
   FinishIdentity(index, src, from == 0);
+  ::munmap(addr, readable);
   return true;
 }
 
@@ -769,7 +769,7 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
 
 // The slow path, under the trace's lock: load what is there, extend it over
 // what it does not cover, or rebuild a small trace; rewrite the file whole.
-void RefreshLocked(const std::string& trace_path, int trace_fd, uint64_t size) {
+void RefreshLocked(const std::string& trace_path, int trace_fd, uint64_t size, uint64_t limit) {
   FdSource src(trace_fd, size);
   std::optional<TraceIndex> index;
   // Look at the header first: when the gap is too big to close here, stop
@@ -781,8 +781,7 @@ void RefreshLocked(const std::string& trace_path, int trace_fd, uint64_t size) {
     std::string header_bytes;
     if (idx_fd.valid() && ReadExact(idx_fd.get(), 0, kHeaderSize, &header_bytes)) {
       absl::StatusOr<Header> h = DecodeHeader(header_bytes);
-      worth_loading =
-          h.ok() && h->covered_bytes <= size && size - h->covered_bytes <= kWriterScanLimit;
+      worth_loading = h.ok() && h->covered_bytes <= size && size - h->covered_bytes <= limit;
     }
   }
   if (worth_loading) {
@@ -793,7 +792,7 @@ void RefreshLocked(const std::string& trace_path, int trace_fd, uint64_t size) {
   }
   if (index && index->facts.covered_bytes == size) return;  // already current
   if (!index) {
-    if (size > kWriterScanLimit) return;  // too big for an append: readers rebuild on demand
+    if (size > limit) return;  // too big for an append: readers rebuild on demand
     index = EmptyIndex();
   }
   if (!ExtendFromFd(trace_fd, size, &*index) || index->facts.events == 0) return;
@@ -821,6 +820,10 @@ std::string EncodeIndex(const TraceIndex& index) {
 }
 
 absl::StatusOr<TraceIndex> DecodeIndex(std::string_view bytes) {
+  return DecodeIndexBytes(bytes, /*verify_entries_hash=*/true);
+}
+
+absl::StatusOr<TraceIndex> DecodeIndexBytes(std::string_view bytes, bool verify_entries_hash) {
   absl::StatusOr<Header> decoded = DecodeHeader(bytes);
   if (!decoded.ok()) return decoded.status();
   const Header& h = *decoded;
@@ -833,7 +836,9 @@ absl::StatusOr<TraceIndex> DecodeIndex(std::string_view bytes) {
       bytes.substr(kHeaderSize, uint64_t{h.run_id_len} + uint64_t{h.status_len});
   if (Fnv1a(strings) != h.strings_hash) return Invalid("strings checksum mismatch");
   std::string_view entry_bytes = bytes.substr(entries_offset, h.entry_count * kEntrySize);
-  if (Fnv1a(entry_bytes) != h.entries_hash) return Invalid("entries checksum mismatch");
+  if (verify_entries_hash && Fnv1a(entry_bytes) != h.entries_hash) {
+    return Invalid("entries checksum mismatch");
+  }
 
   TraceIndex index;
   IndexFacts& f = index.facts;
@@ -911,13 +916,30 @@ std::optional<std::string> ReadIndexBytes(const std::string& trace_path) {
   return last;
 }
 
-absl::StatusOr<TraceIndex> MatchIndex(std::string_view bytes, const MappedView& view) {
-  absl::StatusOr<TraceIndex> index = DecodeIndex(bytes);
+absl::StatusOr<TraceIndex> MatchIndex(std::string_view bytes, const MappedView& view,
+                                      bool verify_entries_hash) {
+  absl::StatusOr<TraceIndex> index = DecodeIndexBytes(bytes, verify_entries_hash);
   if (!index.ok()) return index.status();
   ViewSource src(view);
   absl::Status status = MatchAgainst(*index, src, view.size);
   if (!status.ok()) return status;
   return index;
+}
+
+bool EntryHolds(const MappedView& view, const IndexEntry& entry) {
+  if (entry.offset >= view.size || (entry.offset > 0 && view.data[entry.offset - 1] != '\n')) {
+    return false;
+  }
+  thread_local EventParser parser;
+  bool holds = false;
+  ScanRange(
+      view, parser, entry.offset, NextLineStart(view, entry.offset), 0,
+      [&](const EventView& e) {
+        holds = e.seq == entry.seq && e.byte_offset == entry.offset && e.ts_ms == entry.ts_ms;
+        return false;
+      },
+      [](const LineError&) { return false; });
+  return holds;
 }
 
 TraceIndex BuildIndex(const MappedView& view, const IndexBuildOptions& options,
@@ -943,7 +965,7 @@ void UpdateIndexAfterWrite(const IndexWrite& w) {
     UniqueFd idx_fd(::open(IndexPathFor(w.trace_path).c_str(), O_RDWR | O_CLOEXEC));
     if (idx_fd.valid() && UpdateInPlace(w, idx_fd.get())) return;
   }
-  RefreshLocked(w.trace_path, w.trace_fd, w.size_after);
+  RefreshLocked(w.trace_path, w.trace_fd, w.size_after, kWriterScanLimit);
 }
 
 void RefreshIndexAfterCreate(const std::string& trace_path) {
@@ -952,7 +974,12 @@ void RefreshIndexAfterCreate(const std::string& trace_path) {
   if (!fd.valid()) return;
   if (!LockExclusive(fd.get(), trace_path, DefaultLockTimeout()).ok()) return;
   if (!SameFile(fd.get(), trace_path)) return;
-  RefreshLocked(trace_path, fd.get(), FileSize(fd.get()));
+  RefreshLocked(trace_path, fd.get(), FileSize(fd.get()), kWriterScanLimit);
+}
+
+void RefreshIndexLocked(const std::string& trace_path, int trace_fd, uint64_t scan_limit) {
+  if (IndexDisabled() || trace_fd < 0) return;
+  RefreshLocked(trace_path, trace_fd, FileSize(trace_fd), scan_limit);
 }
 
 void PersistIndexBestEffort(const std::string& trace_path, const TraceIndex& index) {

@@ -11,6 +11,13 @@
 // kWriterScanLimit bytes of the trace and rewrites the index whole (temp +
 // rename); a bigger repair is left to readers, which rebuild on demand.
 // The index is derived data: a failure here never fails the append.
+//
+// A TraceRecorder (which holds the lock for its lifetime) can either call
+// UpdateIndexAfterWrite after each writev with the lines it wrote (O(1) per
+// call; claiming bytes before their fdatasync is safe: after a crash the
+// trace is shorter than the index covers, and readers rebuild), or call
+// RefreshIndexLocked(path, fd, UINT64_MAX) once before releasing the lock,
+// which scans what it wrote (O(bytes recorded), off the hot path).
 #ifndef TRACEFRAME_ENGINE_SRC_INDEX_INTERNAL_H_
 #define TRACEFRAME_ENGINE_SRC_INDEX_INTERNAL_H_
 
@@ -62,6 +69,12 @@ struct IndexWrite {
 // Keeps `<trace>.idx` current. Best effort; never fails.
 void UpdateIndexAfterWrite(const IndexWrite& write);
 
+// For a writer holding the lock that did not report its lines (e.g. a
+// recorder at close): brings the index up to the trace's current size by
+// reading and scanning at most `scan_limit` bytes it does not cover
+// (UINT64_MAX: whatever it takes), else leaves it to readers. Best effort.
+void RefreshIndexLocked(const std::string& trace_path, int trace_fd, uint64_t scan_limit);
+
 // Makes the index of a trace that was just created or replaced (not locked
 // by the caller) match it: takes the lock, rebuilds when small.
 void RefreshIndexAfterCreate(const std::string& trace_path);
@@ -73,8 +86,18 @@ void RefreshIndexAfterCreate(const std::string& trace_path);
 // nullopt when missing or unreadable, or when the index is disabled.
 std::optional<std::string> ReadIndexBytes(const std::string& trace_path);
 
+// DecodeIndex, optionally without hashing the entries: callers that use no
+// entry (a summary of a fully covered trace), or check each entry they use
+// with EntryHolds (inspect), skip that O(index size) pass. An index decoded
+// so must not be written back.
+absl::StatusOr<TraceIndex> DecodeIndexBytes(std::string_view bytes, bool verify_entries_hash);
+
 // Decodes `bytes` and checks the result against the mapped trace.
-absl::StatusOr<TraceIndex> MatchIndex(std::string_view bytes, const MappedView& view);
+absl::StatusOr<TraceIndex> MatchIndex(std::string_view bytes, const MappedView& view,
+                                      bool verify_entries_hash = true);
+
+// The line at the entry's offset is the event it names (offset, seq, ts).
+bool EntryHolds(const MappedView& view, const IndexEntry& entry);
 
 // Scans the whole mapping into a fresh index. *torn is set to a torn tail.
 TraceIndex BuildIndex(const MappedView& view, const IndexBuildOptions& options,

@@ -90,6 +90,9 @@ absl::Status TailByRanges(const MappedView& view, EventParser& parser, const Tra
   uint64_t range_end = view.size;
   for (size_t i = index.entries.size(); i-- > 0 && starts->size() < want;) {
     const uint64_t range_begin = i == 0 ? 0 : index.entries[i].offset;
+    if (i > 0 && !EntryHolds(view, index.entries[i])) {
+      return absl::AbortedError("index entry does not hold");  // caller walks the lines
+    }
     const uint64_t need = want - starts->size();
     std::deque<uint64_t> found;  // the last `need` matches after the last bad line
     std::optional<LineError> error;
@@ -143,7 +146,8 @@ absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const Inspec
   if (view.size == 0) return absl::FailedPreconditionError(Cat("trace is empty: ", path));
   std::optional<TraceIndex> index;
   if (index_bytes) {
-    absl::StatusOr<TraceIndex> matched = MatchIndex(*index_bytes, view);
+    // Each entry used is checked against the trace (EntryHolds) instead.
+    absl::StatusOr<TraceIndex> matched = MatchIndex(*index_bytes, view, false);
     // Seeking by seq relies on seq increasing, which only a validated index promises.
     if (matched.ok() && matched->facts.validated && matched->facts.events > 0) {
       index = std::move(*matched);
@@ -157,8 +161,14 @@ absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const Inspec
     std::optional<TornTail> torn;
     if (index && *options.tail > 0) {
       absl::Status status = TailByRanges(view, parser, *index, options, path, &starts, &torn);
-      if (!status.ok()) return status;
-      end = 0;  // done: skip the line walk
+      if (absl::IsAborted(status)) {
+        starts.clear();  // a bad entry: walk the lines from the end instead
+        torn.reset();
+      } else if (!status.ok()) {
+        return status;
+      } else {
+        end = 0;  // done: skip the line walk
+      }
     }
     while (end > 0 && starts.size() < *options.tail) {
       const uint64_t start = reader.LastLineStart(end);
@@ -207,15 +217,23 @@ absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const Inspec
     } else {
       auto it = std::lower_bound(index->entries.begin(), index->entries.end(), target,
                                  [](const IndexEntry& e, uint64_t seq) { return e.seq < seq; });
-      const uint64_t hi = it == index->entries.end() ? index->facts.covered_bytes : it->offset;
-      if (it != index->entries.begin()) {
+      const bool hi_entry = it != index->entries.end();
+      const uint64_t hi = hi_entry ? it->offset : index->facts.covered_bytes;
+      if (hi_entry && !EntryHolds(view, *it)) {
+        index.reset();  // a bad entry: bisect the whole file instead
+      } else if (it != index->entries.begin()) {
         --it;
-        const uint64_t lo = it->offset;
-        begin = SeekSeq(view, parser, target, lo, hi);
-        first_line = it->line + CountLines(view, lo, begin);
+        if (EntryHolds(view, *it)) {
+          const uint64_t lo = it->offset;
+          begin = SeekSeq(view, parser, target, lo, hi);
+          first_line = it->line + CountLines(view, lo, begin);
+        } else {
+          index.reset();
+        }
       }
     }
-  } else if (options.from_seq && *options.from_seq > 0) {
+  }
+  if (options.from_seq && *options.from_seq > 0 && !index) {
     begin = SeekSeq(view, parser, *options.from_seq, 0, view.size);
     // Line numbers after a seek are unknown without counting; errors name bytes.
     if (begin != 0) first_line = 0;

@@ -72,7 +72,12 @@ absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
   std::optional<TornTail> torn;
   bool changed = false;
   if (index_bytes) {
-    absl::StatusOr<TraceIndex> matched = MatchIndex(*index_bytes, view);
+    // The entries are not needed unless the index is extended (and then
+    // written back): hash them only then.
+    absl::StatusOr<TraceIndex> matched = MatchIndex(*index_bytes, view, false);
+    if (matched.ok() && matched->facts.covered_bytes < view.size) {
+      matched = MatchIndex(*index_bytes, view, true);
+    }
     if (matched.ok()) {
       index = std::move(*matched);
       const uint64_t covered = index->facts.covered_bytes;
