@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "cli.h"
+#include "traceframe/str_util.h"
 
 #include <unistd.h>
 

@@ -3,8 +3,8 @@
 #include <csignal>
 #include <cstring>
 
-#include "traceframe/str_util.h"
 #include "cli.h"
+#include "traceframe/str_util.h"
 
 namespace {
 

@@ -3,13 +3,13 @@
 #include <optional>
 #include <string>
 
-#include "traceframe/str_util.h"
 #include "absl/strings/str_cat.h"
 #include "cli.h"
 #include "traceframe/event.h"
 #include "traceframe/inspect.h"
 #include "traceframe/json.h"
 #include "traceframe/repair.h"
+#include "traceframe/str_util.h"
 #include "traceframe/summary.h"
 #include "traceframe/verify.h"
 #include "traceframe/writer.h"
@@ -28,8 +28,8 @@ absl::StatusOr<std::string> LoadPayloadText(const std::string& inline_text,
   if (file.empty()) return inline_text;
   FILE* in = file == "-" ? stdin : std::fopen(file.c_str(), "rb");
   if (in == nullptr) {
-    return absl::NotFoundError(Cat("failed to read payload file ", file, ": ",
-                                            std::strerror(errno)));
+    return absl::NotFoundError(
+        Cat("failed to read payload file ", file, ": ", std::strerror(errno)));
   }
   std::string text;
   char buf[65536];
@@ -139,11 +139,12 @@ void Install(CLI::App& app, Action& action) {
         if (!text.ok()) return ReportError(text.status());
         absl::StatusOr<std::string> json = CanonicalizeJson(*text);
         if (!json.ok()) {
-          return ReportError(Cat("invalid JSON payload: ", Abbreviate(*text), ": ",
-                                          json.status().message()));
+          return ReportError(
+              Cat("invalid JSON payload: ", Abbreviate(*text), ": ", json.status().message()));
         }
         if (*parsed == EventKind::kRunFinished &&
-            (json->empty() || (*json)[0] != '{' || json->find("\"status\":\"") == std::string::npos)) {
+            (json->empty() || (*json)[0] != '{' ||
+             json->find("\"status\":\"") == std::string::npos)) {
           return ReportError(
               "a run.finished payload must be an object with a string \"status\"; use "
               "`traceframe finish --status S`");
@@ -163,7 +164,8 @@ void Install(CLI::App& app, Action& action) {
     auto status = std::make_shared<std::string>("success");
     auto summary = std::make_shared<std::optional<std::string>>();
     cmd->add_option("--file", *file, "Trace file")->required();
-    cmd->add_option("--status", *status, "Final status (success, failed, ...)")->capture_default_str();
+    cmd->add_option("--status", *status, "Final status (success, failed, ...)")
+        ->capture_default_str();
     cmd->add_option_function<std::string>(
         "--summary", [summary](const std::string& s) { *summary = s; }, "One-line summary");
     cmd->callback([=, &action] {
@@ -184,7 +186,8 @@ void Install(CLI::App& app, Action& action) {
   }
   // ---- verify
   {
-    auto* cmd = app.add_subcommand("verify", "Check a trace: strict JSON, schema and run invariants");
+    auto* cmd =
+        app.add_subcommand("verify", "Check a trace: strict JSON, schema and run invariants");
     auto file = std::make_shared<std::string>();
     auto options = std::make_shared<VerifyOptions>();
     auto json = std::make_shared<bool>(false);
@@ -194,7 +197,8 @@ void Install(CLI::App& app, Action& action) {
                   "Fail on warnings too (seq gaps, ts going backwards, a second run.started, "
                   "duplicate event ids, run.finished without status)");
     cmd->add_option("--threads", options->threads, "Threads for large traces (0: all cores)");
-    cmd->add_option("--max-errors", options->max_issues, "How many findings to list")->capture_default_str();
+    cmd->add_option("--max-errors", options->max_issues, "How many findings to list")
+        ->capture_default_str();
     cmd->add_flag("--json", *json, "Print the report as JSON");
     cmd->callback([=, &action] {
       action = [=] {
@@ -209,9 +213,9 @@ void Install(CLI::App& app, Action& action) {
             std::fprintf(stderr, "warning: %s\n", DescribeIssue(w).c_str());
           }
           if (report->warning_count > report->warnings.size()) {
-            std::fprintf(stderr, "warning: ... %llu more warnings\n",
-                         static_cast<unsigned long long>(report->warning_count -
-                                                         report->warnings.size()));
+            std::fprintf(
+                stderr, "warning: ... %llu more warnings\n",
+                static_cast<unsigned long long>(report->warning_count - report->warnings.size()));
           }
         }
         if (!report->valid) {
@@ -326,8 +330,7 @@ void Install(CLI::App& app, Action& action) {
         fields.push_back(
             {"verify", report->verify.valid
                            ? "valid open trace"
-                           : Cat("still invalid: ",
-                                          DescribeIssue(report->verify.errors.front()))});
+                           : Cat("still invalid: ", DescribeIssue(report->verify.errors.front()))});
         PrintBlock(stdout, "repair", fields);
         return report->verify.valid ? kExitOk : kExitFailed;
       };

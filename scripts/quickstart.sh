@@ -9,10 +9,10 @@ bin="$PWD/build/release/cli/traceframe"
 work="$(mktemp -d)"
 cd "$work"
 trace="$work/quickstart.traceframe"
-"$bin" init --file "$trace" --run-id quickstart-demo
-"$bin" record --file "$trace" --kind model.call --payload '{"provider":"openai","model":"gpt-5.5"}'
-"$bin" record --file "$trace" --kind permission.decision --payload '{"capability":"fs.read:/etc/os-release","decision":"allow"}'
-"$bin" finish --file "$trace" --status success --summary "quickstart demo"
+# Record a real command: run creates the trace, records tool.call, streams the
+# command's output, records tool.result (exit code, byte counts, previews) and
+# finishes the run with the command's outcome.
+"$bin" run --file "$trace" --run-id quickstart-demo -- uname -a
 "$bin" verify --file "$trace"
 "$bin" summary --file "$trace"
 echo "trace: $trace"

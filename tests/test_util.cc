@@ -56,9 +56,18 @@ CliResult RunProgram(const std::vector<std::string>& argv, const std::string& cw
     struct pollfd fds[3];
     int n = 0;
     int out_i = -1, err_i = -1, in_i = -1;
-    if (out_open) { fds[n] = {out_pipe[0], POLLIN, 0}; out_i = n++; }
-    if (err_open) { fds[n] = {err_pipe[0], POLLIN, 0}; err_i = n++; }
-    if (in_fd >= 0) { fds[n] = {in_fd, POLLOUT, 0}; in_i = n++; }
+    if (out_open) {
+      fds[n] = {out_pipe[0], POLLIN, 0};
+      out_i = n++;
+    }
+    if (err_open) {
+      fds[n] = {err_pipe[0], POLLIN, 0};
+      err_i = n++;
+    }
+    if (in_fd >= 0) {
+      fds[n] = {in_fd, POLLOUT, 0};
+      in_i = n++;
+    }
     if (poll(fds, n, -1) < 0) {
       if (errno == EINTR) continue;
       break;
@@ -72,9 +81,8 @@ CliResult RunProgram(const std::vector<std::string>& argv, const std::string& cw
         in_fd = -1;
       }
     }
-    for (auto [idx, fd, open, sink] :
-         {std::tuple{out_i, out_pipe[0], &out_open, &result.out},
-          std::tuple{err_i, err_pipe[0], &err_open, &result.err}}) {
+    for (auto [idx, fd, open, sink] : {std::tuple{out_i, out_pipe[0], &out_open, &result.out},
+                                       std::tuple{err_i, err_pipe[0], &err_open, &result.err}}) {
       if (idx < 0 || !fds[idx].revents) continue;
       ssize_t r = read(fd, buf, sizeof(buf));
       if (r > 0) {

@@ -102,6 +102,12 @@ simdjson::simdjson_result<simdjson::dom::element> EventParser::ParseDocument(
 
 LineParseError EventParser::Parse(std::string_view line, bool padded, EventView* out,
                                   std::string* reason) {
+  // One huge line (a 50 MB payload) grows the parser's buffers to several
+  // times its size; give that memory back once lines are small again.
+  constexpr size_t kShrinkAbove = 8u << 20;
+  if (parser_.capacity() > kShrinkAbove && line.size() < kShrinkAbove) {
+    parser_ = simdjson::dom::parser();
+  }
   simdjson::dom::element root;
   simdjson::error_code error;
   if (padded) {

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "file_lock.h"
+#include "traceframe/str_util.h"
 
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,9 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <vector>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -75,11 +75,11 @@ absl::Status LockExclusive(int fd, const std::string& path, absl::Duration timeo
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return absl::OkStatus();
   }
   std::optional<std::string> holder = DescribeLockHolder(fd);
-  return absl::UnavailableError(Cat(
-      "trace ", path, " is locked by another writer", holder ? Cat(" (", *holder, ")") : "",
-      " and stayed locked for ", absl::FormatDuration(timeout),
-      "; a TraceRecorder holds the lock for its lifetime. Retry when it is done, or raise "
-      "TRACEFRAME_LOCK_TIMEOUT_MS"));
+  return absl::UnavailableError(
+      Cat("trace ", path, " is locked by another writer", holder ? Cat(" (", *holder, ")") : "",
+          " and stayed locked for ", absl::FormatDuration(timeout),
+          "; a TraceRecorder holds the lock for its lifetime. Retry when it is done, or raise "
+          "TRACEFRAME_LOCK_TIMEOUT_MS"));
 }
 
 }  // namespace traceframe

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "file_util.h"
+#include "traceframe/str_util.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,8 +14,7 @@
 namespace traceframe {
 
 absl::Status ErrnoError(int err, std::string_view what, std::string_view path) {
-  std::string message =
-      Cat(what, " ", path, ": ", std::strerror(err), " (os error ", err, ")");
+  std::string message = Cat(what, " ", path, ": ", std::strerror(err), " (os error ", err, ")");
   switch (err) {
     case ENOENT:
       return absl::NotFoundError(message);
@@ -112,7 +111,7 @@ std::string TempPathBeside(std::string_view path) {
   thread_local absl::BitGen gen;
   std::string dir = DirName(path);
   return Cat(dir, "/.", BaseName(path), ".tmp-", ::getpid(), "-",
-                      absl::Hex(absl::Uniform<uint32_t>(gen)));
+             absl::Hex(absl::Uniform<uint32_t>(gen)));
 }
 
 absl::Status WriteFileAtomically(const std::string& path, std::string_view contents) {

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "host_context.h"
+#include "traceframe/str_util.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "traceframe/inspect.h"
+#include "traceframe/str_util.h"
 
 #include <cstdio>
 #include <deque>
@@ -46,7 +46,7 @@ uint64_t SeekSeq(const MappedView& view, EventParser& parser, uint64_t target) {
     line_end = r.end_offset;
     if (!ok) {
       if (r.error || r.torn) return lo;  // damaged: scan linearly from lo
-      hi = start;                         // blank line(s) up to hi
+      hi = start;                        // blank line(s) up to hi
       continue;
     }
     if (seq >= target) {
@@ -65,7 +65,7 @@ std::string FormatInspectLine(const EventView& e) {
   std::snprintf(seq, sizeof(seq), "#%03llu", static_cast<unsigned long long>(e.seq));
   std::string_view payload = RawPayload(e.line);
   return Cat(seq, " ", EventKindName(e.kind), " run=", e.run_id, " event=", e.event_id,
-                      " payload=", payload);
+             " payload=", payload);
 }
 
 absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const InspectOptions& options,
@@ -95,9 +95,9 @@ absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const Inspec
           [](const LineError&) { return false; });
       if (r.torn) torn = r.torn;
       if (r.error) {
-        return absl::DataLossError(Cat(
-            "invalid trace event at byte ", r.error->byte_offset, ": ", r.error->reason,
-            "; run `traceframe verify --file ", path, "` for the line number"));
+        return absl::DataLossError(Cat("invalid trace event at byte ", r.error->byte_offset, ": ",
+                                       r.error->reason, "; run `traceframe verify --file ", path,
+                                       "` for the line number"));
       }
       if (matched) starts.push_back(start);
       end = start;
@@ -106,12 +106,13 @@ absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const Inspec
     uint64_t emitted = 0;
     for (auto it = starts.rbegin(); it != starts.rend(); ++it) {
       if (options.limit && emitted >= *options.limit) break;
-      ScanRange(view, parser, *it, NextLineStart(view, *it), 0,
-                [&](const EventView& e) {
-                  fn(e);
-                  return false;
-                },
-                [](const LineError&) { return false; });
+      ScanRange(
+          view, parser, *it, NextLineStart(view, *it), 0,
+          [&](const EventView& e) {
+            fn(e);
+            return false;
+          },
+          [](const LineError&) { return false; });
       ++emitted;
     }
     result.printed = emitted;
@@ -122,22 +123,22 @@ absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const Inspec
   if (options.from_seq && *options.from_seq > 0) begin = SeekSeq(view, parser, *options.from_seq);
   // Line numbers after a seek are unknown without counting; errors name bytes.
   const bool numbered = begin == 0;
-  TraceReader::ScanResult scan =
-      ScanRange(view, parser, begin, view.size, numbered ? 1 : 0,
-                [&](const EventView& e) {
-                  if (!Matches(options, e)) return true;
-                  if (options.limit && result.printed >= *options.limit) return false;
-                  fn(e);
-                  ++result.printed;
-                  return true;
-                },
-                [](const LineError&) { return false; });
+  TraceReader::ScanResult scan = ScanRange(
+      view, parser, begin, view.size, numbered ? 1 : 0,
+      [&](const EventView& e) {
+        if (!Matches(options, e)) return true;
+        if (options.limit && result.printed >= *options.limit) return false;
+        fn(e);
+        ++result.printed;
+        return true;
+      },
+      [](const LineError&) { return false; });
   result.torn_tail = scan.torn;
   if (scan.error) {
-    return absl::DataLossError(
-        numbered ? Cat(DescribeLineError(*scan.error), " in ", path)
-                 : Cat("invalid trace event at byte ", scan.error->byte_offset, ": ",
-                                scan.error->reason, " in ", path));
+    return absl::DataLossError(numbered
+                                   ? Cat(DescribeLineError(*scan.error), " in ", path)
+                                   : Cat("invalid trace event at byte ", scan.error->byte_offset,
+                                         ": ", scan.error->reason, " in ", path));
   }
   return result;
 }

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "traceframe/json.h"
+#include "traceframe/str_util.h"
 
 #include <cstring>
 
@@ -175,9 +175,7 @@ std::string TruncateUtf8Chars(std::string_view text, size_t max_chars, bool* tru
   return out;
 }
 
-absl::Status ValidateJson(std::string_view text) {
-  return CanonicalizeJson(text).status();
-}
+absl::Status ValidateJson(std::string_view text) { return CanonicalizeJson(text).status(); }
 
 absl::StatusOr<std::string> CanonicalizeJson(std::string_view text) {
   simdjson::dom::parser parser;

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "traceframe/repair.h"
+#include "traceframe/str_util.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -54,8 +54,8 @@ absl::StatusOr<RepairReport> RepairTrace(const std::string& path) {
       EventParser parser;
       EventView view;
       std::string reason;
-      const bool torn = !text.empty() && parser.Parse(text, false, &view, &reason) ==
-                                             LineParseError::kJsonSyntax;
+      const bool torn =
+          !text.empty() && parser.Parse(text, false, &view, &reason) == LineParseError::kJsonSyntax;
       if (torn) {
         report.repaired = true;
         report.torn_offset = start;

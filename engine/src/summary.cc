@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "traceframe/summary.h"
+#include "traceframe/str_util.h"
 
 #include <cstdio>
 
@@ -19,8 +19,7 @@ absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
   for (const VerifyIssue& issue : analysis.report.errors) {
     if (issue.code == "torn_tail") continue;  // summarize the readable prefix
     return absl::DataLossError(Cat(DescribeIssue(issue), " in ", path,
-                                            "; run `traceframe verify --file ", path,
-                                            "` for details"));
+                                   "; run `traceframe verify --file ", path, "` for details"));
   }
   if (analysis.summary.events == 0) {
     return absl::FailedPreconditionError(Cat("trace is empty: ", path));
@@ -35,6 +34,7 @@ std::string HumanDuration(int64_t ms) {
     std::snprintf(buf, sizeof(buf), "%.2f s", static_cast<double>(ms) / 1000.0);
     // 59995..59999 ms round to "60.00 s" (the earlier tool's quirk); show a minute.
     if (std::string_view(buf) != "60.00 s") return buf;
+    return "1m 0s";
   }
   const int64_t total_s = ms / 1000;
   if (total_s < 3600) return Cat(total_s / 60, "m ", total_s % 60, "s");
@@ -42,15 +42,15 @@ std::string HumanDuration(int64_t ms) {
 }
 
 std::string FormatSummaryText(const TraceSummary& s) {
-  std::string out = Cat(
-      "run_id: ", s.run_id, "\nstatus: ", s.status, "\nevents: ", s.events,
-      "\nmodel_calls: ", s.model_calls, "\ntool_calls: ", s.tool_calls,
-      "\ntool_results: ", s.tool_results, "\ntool_failures: ", s.tool_failures,
-      "\npermission_decisions: ", s.permission_decisions, "\nerrors: ", s.errors,
-      "\nduration: ", HumanDuration(s.duration_ms()), "\nduration_ms: ", s.duration_ms(), "\n");
+  std::string out =
+      Cat("run_id: ", s.run_id, "\nstatus: ", s.status, "\nevents: ", s.events,
+          "\nmodel_calls: ", s.model_calls, "\ntool_calls: ", s.tool_calls,
+          "\ntool_results: ", s.tool_results, "\ntool_failures: ", s.tool_failures,
+          "\npermission_decisions: ", s.permission_decisions, "\nerrors: ", s.errors,
+          "\nduration: ", HumanDuration(s.duration_ms()), "\nduration_ms: ", s.duration_ms(), "\n");
   if (s.torn_tail) {
-    Append(&out, "torn_tail: ", s.torn_tail->length, " bytes at byte ",
-                    s.torn_tail->offset, " (run `traceframe repair`)\n");
+    Append(&out, "torn_tail: ", s.torn_tail->length, " bytes at byte ", s.torn_tail->offset,
+           " (run `traceframe repair`)\n");
   }
   return out;
 }

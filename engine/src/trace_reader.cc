@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "traceframe/trace_reader.h"
+#include "traceframe/str_util.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -56,8 +56,8 @@ size_t SkipValue(std::string_view s, size_t i) {
     }
     return s.size();
   }
-  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' &&
-         s[i] != '\t' && s[i] != '\r' && s[i] != '\n') {
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\t' &&
+         s[i] != '\r' && s[i] != '\n') {
     ++i;
   }
   return i;
@@ -91,8 +91,8 @@ std::string_view RawPayload(std::string_view line) {
 }
 
 std::string DescribeLineError(const LineError& error) {
-  return Cat("invalid trace event at line ", error.line_number, " (byte ",
-                      error.byte_offset, "): ", error.reason);
+  return Cat("invalid trace event at line ", error.line_number, " (byte ", error.byte_offset,
+             "): ", error.reason);
 }
 
 class MappedTrace {
@@ -179,8 +179,7 @@ absl::StatusOr<EventView> TraceReader::ParseAt(uint64_t offset, uint64_t len,
   return view;
 }
 
-TraceReader::ScanResult TraceReader::Scan(uint64_t begin, uint64_t end,
-                                          uint64_t first_line_number,
+TraceReader::ScanResult TraceReader::Scan(uint64_t begin, uint64_t end, uint64_t first_line_number,
                                           const std::function<bool(const EventView&)>& fn) {
   return ScanRange(ViewOf(*this), impl_->parser, begin, end, first_line_number, fn,
                    [](const LineError&) { return false; });

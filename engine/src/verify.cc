@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "traceframe/verify.h"
+#include "traceframe/str_util.h"
 
 #include "absl/strings/str_cat.h"
 #include "trace_analysis.h"
@@ -14,8 +14,7 @@ absl::StatusOr<VerifyReport> VerifyTrace(const std::string& path, const VerifyOp
 
 std::string DescribeIssue(const VerifyIssue& issue) {
   if (issue.line_number == 0) return issue.message;
-  return Cat(issue.message, " (line ", issue.line_number, ", byte ", issue.byte_offset,
-                      ")");
+  return Cat(issue.message, " (line ", issue.line_number, ", byte ", issue.byte_offset, ")");
 }
 
 }  // namespace traceframe

@@ -1,5 +1,5 @@
-#include "traceframe/str_util.h"
 #include "traceframe/writer.h"
+#include "traceframe/str_util.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -47,7 +47,8 @@ absl::StatusOr<std::string> ReadLineEndingAt(int fd, const std::string& path, ui
     buffer.insert(0, *piece);
     lo = new_lo;
     // Search for the '\n' that precedes the line, ignoring a final one.
-    const size_t search_len = content_end - lo - ((buffer.size() > 0 && buffer.back() == '\n') ? 1 : 0);
+    const size_t search_len =
+        content_end - lo - ((buffer.size() > 0 && buffer.back() == '\n') ? 1 : 0);
     const void* nl = search_len == 0 ? nullptr : ::memrchr(buffer.data(), '\n', search_len);
     if (nl != nullptr) {
       const size_t idx = static_cast<size_t>(static_cast<const char*>(nl) - buffer.data()) + 1;
@@ -106,14 +107,16 @@ absl::StatusOr<TailState> ReadTailState(int fd, const std::string& path) {
     const LineParseError err = parser.Parse(text, false, &view, &reason);
     if (err != LineParseError::kNone) {
       if (!terminated && last_line && err == LineParseError::kJsonSyntax) {
-        return absl::FailedPreconditionError(Cat(
-            "trace ", path, " ends in a torn line at byte ", start, " (", state.size - start,
-            " bytes, ", reason, "): a write was cut short. Nothing was appended; run "
-            "`traceframe repair --file ", path, "` to move the torn bytes aside"));
+        return absl::FailedPreconditionError(
+            Cat("trace ", path, " ends in a torn line at byte ", start, " (", state.size - start,
+                " bytes, ", reason,
+                "): a write was cut short. Nothing was appended; run "
+                "`traceframe repair --file ",
+                path, "` to move the torn bytes aside"));
       }
-      return absl::FailedPreconditionError(Cat(
-          "the last event of ", path, " (byte ", start, ") is invalid: ", reason,
-          "; run `traceframe verify --file ", path, "` for details"));
+      return absl::FailedPreconditionError(
+          Cat("the last event of ", path, " (byte ", start, ") is invalid: ", reason,
+              "; run `traceframe verify --file ", path, "` for details"));
     }
     state.last_seq = view.seq;
     state.last_kind = view.kind;
@@ -138,8 +141,8 @@ absl::StatusOr<TailState> ReadTailState(int fd, const std::string& path) {
     }
     return state;
   }
-  return absl::FailedPreconditionError(Cat("cannot append to empty trace: ", path,
-                                                    " (create it with `traceframe init`)"));
+  return absl::FailedPreconditionError(
+      Cat("cannot append to empty trace: ", path, " (create it with `traceframe init`)"));
 }
 
 namespace {
@@ -170,10 +173,9 @@ absl::Status CreateTraceFile(const std::string& path, std::string_view run_id,
   if (status.ok()) {
     if (exclusive) {
       if (::link(tmp.c_str(), path.c_str()) != 0) {
-        status = errno == EEXIST
-                     ? absl::AlreadyExistsError(Cat("trace already exists: ", path,
-                                                             " (pass --force to replace it)"))
-                     : ErrnoError(errno, "failed to create", path);
+        status = errno == EEXIST ? absl::AlreadyExistsError(Cat("trace already exists: ", path,
+                                                                " (pass --force to replace it)"))
+                                 : ErrnoError(errno, "failed to create", path);
       }
       ::unlink(tmp.c_str());
     } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -194,8 +196,8 @@ absl::StatusOr<UniqueFd> OpenLocked(const std::string& path, const WriteOptions&
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
     if (!fd.valid()) {
       if (errno == ENOENT) {
-        return absl::NotFoundError(Cat("failed to read trace file ", path,
-                                                ": No such file or directory (os error 2)"));
+        return absl::NotFoundError(
+            Cat("failed to read trace file ", path, ": No such file or directory (os error 2)"));
       }
       return ErrnoError(errno, "failed to open trace file", path);
     }
@@ -206,8 +208,8 @@ absl::StatusOr<UniqueFd> OpenLocked(const std::string& path, const WriteOptions&
     absl::Status locked = LockExclusive(fd.get(), path, LockTimeout(options));
     if (!locked.ok()) return locked;
     struct stat now;
-    if (::stat(path.c_str(), &now) == 0 && ::fstat(fd.get(), &st) == 0 &&
-        now.st_ino == st.st_ino && now.st_dev == st.st_dev) {
+    if (::stat(path.c_str(), &now) == 0 && ::fstat(fd.get(), &st) == 0 && now.st_ino == st.st_ino &&
+        now.st_dev == st.st_dev) {
       return fd;
     }
     if (attempt >= 8) return absl::AbortedError(Cat("trace ", path, " keeps being replaced"));
@@ -221,12 +223,11 @@ absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
   if (!tail.ok()) return tail.status();
   if (tail->last_kind == EventKind::kRunFinished) {
     return absl::FailedPreconditionError(
-        Cat("cannot append after run.finished: ", path, " is closed (seq ",
-                     tail->last_seq, ")"));
+        Cat("cannot append after run.finished: ", path, " is closed (seq ", tail->last_seq, ")"));
   }
   if (tail->last_seq > std::numeric_limits<uint64_t>::max() - events.size()) {
-    return absl::OutOfRangeError(Cat("cannot append to ", path, ": seq ", tail->last_seq,
-                                              " is at the u64 maximum"));
+    return absl::OutOfRangeError(
+        Cat("cannot append to ", path, ": seq ", tail->last_seq, " is at the u64 maximum"));
   }
   AppendResult result;
   result.run_id = tail->run_id;
@@ -254,9 +255,9 @@ absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
     const int err = n < 0 ? errno : ENOSPC;
     // Never leave a partial line behind: cut the file back to where it was.
     if (n > 0 && ::ftruncate(fd, static_cast<off_t>(tail->size)) != 0) {
-      return absl::DataLossError(Cat(
-          "failed to append to ", path, " and could not undo a partial write: ",
-          std::strerror(errno), "; run `traceframe repair --file ", path, "`"));
+      return absl::DataLossError(Cat("failed to append to ", path,
+                                     " and could not undo a partial write: ", std::strerror(errno),
+                                     "; run `traceframe repair --file ", path, "`"));
     }
     return ErrnoError(err, "failed to append to", path);
   }
@@ -276,12 +277,12 @@ absl::StatusOr<AppendResult> InitTrace(const std::string& path, std::string_view
     struct stat st;
     if (::stat(path.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode)) {
-        return absl::AlreadyExistsError(Cat("trace already exists: ", path,
-                                                     " (it is a directory)"));
+        return absl::AlreadyExistsError(
+            Cat("trace already exists: ", path, " (it is a directory)"));
       }
       if (st.st_size > 0) {
-        return absl::AlreadyExistsError(Cat("trace already exists: ", path,
-                                                     " (pass --force to replace it)"));
+        return absl::AlreadyExistsError(
+            Cat("trace already exists: ", path, " (pass --force to replace it)"));
       }
       exclusive = false;  // an empty file holds no evidence; replace it
     }
@@ -303,8 +304,7 @@ absl::StatusOr<AppendResult> AppendEvents(const std::string& path,
   return AppendLocked(fd->get(), path, events, options);
 }
 
-absl::StatusOr<AppendResult> AppendEventsCreating(const std::string& path,
-                                                  std::string_view run_id,
+absl::StatusOr<AppendResult> AppendEventsCreating(const std::string& path, std::string_view run_id,
                                                   std::string_view started_payload_json,
                                                   const std::vector<PendingEvent>& events,
                                                   const WriteOptions& options) {

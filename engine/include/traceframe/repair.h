@@ -16,11 +16,11 @@
 namespace traceframe {
 
 struct RepairReport {
-  bool repaired = false;       // false: nothing was torn, nothing changed
-  uint64_t torn_offset = 0;    // where the torn bytes started
+  bool repaired = false;     // false: nothing was torn, nothing changed
+  uint64_t torn_offset = 0;  // where the torn bytes started
   uint64_t torn_length = 0;
-  std::string saved_path;      // where they were moved
-  VerifyReport verify;         // open verification after the repair
+  std::string saved_path;  // where they were moved
+  VerifyReport verify;     // open verification after the repair
 };
 
 absl::StatusOr<RepairReport> RepairTrace(const std::string& path);

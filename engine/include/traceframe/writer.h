@@ -75,8 +75,7 @@ absl::StatusOr<AppendResult> AppendEvents(const std::string& path,
 
 // Like AppendEvents, but creates the trace first (run.started with
 // `started_payload_json`, run id `run_id`) when `path` does not exist.
-absl::StatusOr<AppendResult> AppendEventsCreating(const std::string& path,
-                                                  std::string_view run_id,
+absl::StatusOr<AppendResult> AppendEventsCreating(const std::string& path, std::string_view run_id,
                                                   std::string_view started_payload_json,
                                                   const std::vector<PendingEvent>& events,
                                                   const WriteOptions& options = {});
