@@ -59,7 +59,7 @@ fi
 stage "TSan: concurrent tests"
 if ! skipped tsan; then
   bash scripts/build.sh tsan
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan-suppressions.txt" \
     ctest --test-dir build/tsan --output-on-failure -j "$TRACEFRAME_JOBS" \
       -R 'Concurrent|Parallel|Recorder|Thread' --no-tests=error
 fi
