@@ -42,7 +42,7 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.4f", b - a}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 gbps() { awk -v bytes="$1" -v s="$2" 'BEGIN {printf "%.2f", bytes / s / 1e9}'; }
-field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }  # " key=value" (gbps is not cpu_gbps)
 best_of() {  # best_of N cmd... : the minimum wall time of N runs, in seconds
   local n="$1"; shift
   local best=""
