@@ -10,7 +10,9 @@ case "$flavour" in
   release)  ;;
   asan)     args+=(-DTRACEFRAME_SANITIZE=address,undefined -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1) ;;
   tsan)     args+=(-DTRACEFRAME_SANITIZE=thread -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1) ;;
-  coverage) args+=(-DTRACEFRAME_COVERAGE=ON -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug) ;;
+  # Atomic counter updates: the concurrent tests would otherwise corrupt the
+  # counts (gcov then reports negative branch counts).
+  coverage) args+=(-DTRACEFRAME_COVERAGE=ON -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-fprofile-update=atomic) ;;
   # The library is instrumented too (fuzzer-no-link): libFuzzer is guided by
   # coverage of the engine code under test, and ASan/UBSan check it.
   fuzz)     args+=(-DTRACEFRAME_BUILD_FUZZ=ON -DTRACEFRAME_BUILD_TESTS=OFF -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_CXX_COMPILER=clang++ -DTRACEFRAME_STATIC_ABSL=OFF -DTRACEFRAME_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link) ;;

@@ -59,7 +59,7 @@ fi
 stage "TSan: concurrent tests"
 if ! skipped tsan; then
   bash scripts/build.sh tsan
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan-suppressions.txt" \
     ctest --test-dir build/tsan --output-on-failure -j "$TRACEFRAME_JOBS" \
       -R 'Concurrent|Parallel|Recorder|Thread' --no-tests=error
 fi
@@ -93,8 +93,11 @@ if ! skipped coverage; then
   find build/coverage -name '*.gcda' -delete
   ctest --test-dir build/coverage --output-on-failure -j "$TRACEFRAME_JOBS"
   run_smokes "$PWD/build/coverage/cli/traceframe"
+  # Line coverage is the enforced figure. Branch counts of lines run by many
+  # processes at once can still come out garbled in gcov's text; such lines
+  # are skipped rather than failing the report.
   gcovr --root . --filter 'engine/' --filter 'cli/' --exclude-unreachable-branches \
-    --print-summary --fail-under-line 80 build/coverage | tail -n 4
+    --gcov-ignore-parse-errors --print-summary --fail-under-line 80 build/coverage | tail -n 4
 fi
 
 stage "done"

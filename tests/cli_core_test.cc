@@ -282,7 +282,10 @@ TEST_F(CliCoreTest, ConcurrentRecordsFromManyProcessesLoseNothing) {
           std::to_string(p) +
           ",\"i\":'$i'}' >/dev/null || exit 1; "
           "i=$((i+1)); done";
-      CliResult r = RunProgram({"sh", "-c", script, testing::CliPath()}, dir_.path());
+      // 32 processes queue for one lock, slowly under sanitizers: wait as
+      // long as it takes (this test is about what lands, not wait times).
+      CliResult r = RunProgram({"sh", "-c", script, testing::CliPath()}, dir_.path(), "",
+                               {"TRACEFRAME_LOCK_TIMEOUT_MS=300000"});
       if (r.exit_code != 0) ++failures;
     });
   }

@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <random>
@@ -87,6 +89,18 @@ TEST(CrashTest, KilledAppenderNeverLosesAnAcknowledgedEvent) {
   TempDir dir;
   const std::string trace = dir.File("t.traceframe");
   ASSERT_EQ(RunCli({"init", "--file", trace, "--run-id", "crash"}).exit_code, 0);
+  // Kill within a few `record` durations (sanitizer builds start slowly):
+  // most rounds then die mid-loop, some before the first append completes.
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_EQ(RunCli({"record", "--file", trace, "--kind", "tool.call", "--payload",
+                      "{\"n\":-" + std::to_string(i) + "}"})
+                  .exit_code,
+              0);
+  }
+  const auto one_record = (std::chrono::steady_clock::now() - t0) / 3;
+  const int64_t max_delay_us = std::max<int64_t>(
+      20000, 2 * std::chrono::duration_cast<std::chrono::microseconds>(one_record).count());
   std::mt19937 rng(20240601);
   std::set<long long> acked;
   long long next = 0;
@@ -106,7 +120,7 @@ TEST(CrashTest, KilledAppenderNeverLosesAnAcknowledgedEvent) {
     }
     ::setpgid(child, child);
     ::close(ack[1]);
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 20000));
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % max_delay_us));
     ::kill(-child, SIGKILL);  // the loop and the `record` it is running
     ::kill(child, SIGKILL);
     int status = 0;
@@ -143,7 +157,7 @@ TEST(CrashTest, KilledAppenderNeverLosesAnAcknowledgedEvent) {
   }
   for (const auto& [n, count] : seen) EXPECT_EQ(count, 1) << "event " << n << " duplicated";
   EXPECT_EQ(events, seen.size() + 1);  // + run.started
-  EXPECT_GT(acked.size(), 50u) << "the loop barely ran; the test proves little";
+  EXPECT_GT(acked.size(), 20u) << "the loop barely ran; the test proves little";
   RecordProperty("acknowledged", static_cast<int>(acked.size()));
   RecordProperty("repairs", repairs);
   ASSERT_EQ(RunCli({"finish", "--file", trace}).exit_code, 0);
@@ -259,6 +273,9 @@ TEST(CrashTest, ConcurrentAppendersWithReaders) {
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
+      // 64 processes queue for one lock, slowly under sanitizers: this test
+      // is about what lands in the trace, not about lock wait times.
+      ::setenv("TRACEFRAME_LOCK_TIMEOUT_MS", "300000", 1);
       const std::string bin = CliPath(), id = std::to_string(w);
       ::execl("/bin/sh", "sh", "-c", script.c_str(), bin.c_str(), trace.c_str(), id.c_str(),
               static_cast<char*>(nullptr));
