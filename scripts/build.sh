@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 flavour="${1:-release}"; shift || true
 jobs="${TRACEFRAME_JOBS:-$(nproc)}"
-args=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+# Tests and benchmarks are named explicitly so that a cached choice from an
+# earlier call (quickstart builds without them) never carries over silently;
+# arguments given to this script come last and win.
+args=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRACEFRAME_BUILD_TESTS=ON -DTRACEFRAME_BUILD_BENCH=ON)
 case "$flavour" in
   release)  ;;
   asan)     args+=(-DTRACEFRAME_SANITIZE=address,undefined -DTRACEFRAME_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1) ;;

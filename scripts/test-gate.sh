@@ -41,7 +41,7 @@ bash scripts/check-format.sh
 
 stage "build (warnings as errors) + unit and CLI tests"
 bash scripts/build.sh release
-ctest --test-dir build/release --output-on-failure -j "$TRACEFRAME_JOBS"
+ctest --test-dir build/release --output-on-failure -j "$TRACEFRAME_JOBS" --no-tests=error
 
 stage "shell smokes"
 run_smokes "$PWD/build/release/cli/traceframe"
