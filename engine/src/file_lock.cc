@@ -1,6 +1,7 @@
 #include "file_lock.h"
 #include "traceframe/str_util.h"
 
+#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -80,6 +81,33 @@ absl::Status LockExclusive(int fd, const std::string& path, absl::Duration timeo
           " and stayed locked for ", absl::FormatDuration(timeout),
           "; a TraceRecorder holds the lock for its lifetime. Retry when it is done, or raise "
           "TRACEFRAME_LOCK_TIMEOUT_MS"));
+}
+
+// Opens `path` for appending and locks it, making sure the locked inode is
+// still the one at `path` (an `init --force` may have replaced it).
+absl::StatusOr<UniqueFd> OpenTraceLocked(const std::string& path, absl::Duration timeout) {
+  for (int attempt = 0;; ++attempt) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == ENOENT) {
+        return absl::NotFoundError(
+            Cat("failed to read trace file ", path, ": No such file or directory (os error 2)"));
+      }
+      return ErrnoError(errno, "failed to open trace file", path);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      return ErrnoError(EISDIR, "failed to read trace file", path);
+    }
+    absl::Status locked = LockExclusive(fd.get(), path, timeout);
+    if (!locked.ok()) return locked;
+    struct stat now;
+    if (::stat(path.c_str(), &now) == 0 && ::fstat(fd.get(), &st) == 0 && now.st_ino == st.st_ino &&
+        now.st_dev == st.st_dev) {
+      return fd;
+    }
+    if (attempt >= 8) return absl::AbortedError(Cat("trace ", path, " keeps being replaced"));
+  }
 }
 
 }  // namespace traceframe

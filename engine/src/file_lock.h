@@ -6,7 +6,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "file_util.h"
 
 namespace traceframe {
 
@@ -16,6 +18,11 @@ absl::Duration DefaultLockTimeout();
 // Takes LOCK_EX on fd, retrying until `timeout`. On timeout the error names
 // the holder ("held by pid 123 (traceframe-bench)") when /proc tells.
 absl::Status LockExclusive(int fd, const std::string& path, absl::Duration timeout);
+
+// Opens the trace at `path` for appending (O_APPEND) and takes its exclusive
+// lock, checking that the locked inode is still the one at `path` (an
+// `init --force` may have replaced it meanwhile). NotFound when missing.
+absl::StatusOr<UniqueFd> OpenTraceLocked(const std::string& path, absl::Duration timeout);
 
 // "pid 123 (name)" of a process holding a flock on fd's inode, if any.
 std::optional<std::string> DescribeLockHolder(int fd);

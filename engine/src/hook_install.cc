@@ -14,6 +14,7 @@
 
 #include "file_util.h"
 #include "simdjson.h"
+#include "traceframe/command.h"
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
@@ -338,31 +339,6 @@ absl::StatusOr<std::string> MergeEvent(Value* hooks, const std::string& event,
 }
 
 }  // namespace
-
-std::string ShellQuote(std::string_view word) {
-  if (word.empty()) return "''";
-  bool bare = true;
-  for (char c : word) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == '/' || c == ':' || c == '=' || c == '@' ||
-                    c == '%' || c == '+' || c == ',' || c == '-';
-    if (!ok) {
-      bare = false;
-      break;
-    }
-  }
-  if (bare) return std::string(word);
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'') {
-      out.append("'\\''");
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('\'');
-  return out;
-}
 
 std::string HookIngestCommand(const HookInstallOptions& options) {
   std::string command =

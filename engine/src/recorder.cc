@@ -97,33 +97,6 @@ size_t RoundUpPow2(size_t n) {
   return cap;
 }
 
-// Opens `path` for appending and takes its lock, making sure the locked inode
-// is still the one at `path` (an `init --force` may have replaced it).
-absl::StatusOr<UniqueFd> OpenAndLock(const std::string& path, absl::Duration timeout) {
-  for (int attempt = 0;; ++attempt) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
-    if (!fd.valid()) {
-      if (errno == ENOENT) {
-        return absl::NotFoundError(
-            Cat("failed to read trace file ", path, ": No such file or directory (os error 2)"));
-      }
-      return ErrnoError(errno, "failed to open trace file", path);
-    }
-    struct stat st;
-    if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      return ErrnoError(EISDIR, "failed to read trace file", path);
-    }
-    absl::Status locked = LockExclusive(fd.get(), path, timeout);
-    if (!locked.ok()) return locked;
-    struct stat now;
-    if (::stat(path.c_str(), &now) == 0 && ::fstat(fd.get(), &st) == 0 && now.st_ino == st.st_ino &&
-        now.st_dev == st.st_dev) {
-      return fd;
-    }
-    if (attempt >= 8) return absl::AbortedError(Cat("trace ", path, " keeps being replaced"));
-  }
-}
-
 int DecimalDigits(int64_t v, char* buf, size_t len) {
   const std::to_chars_result r = std::to_chars(buf, buf + len, v);
   return static_cast<int>(r.ptr - buf);
@@ -717,7 +690,7 @@ absl::StatusOr<std::unique_ptr<TraceRecorder::Impl>> OpenImpl(
     std::optional<std::string_view> expected_run_id) {
   const absl::Duration timeout =
       options.lock_timeout ? *options.lock_timeout : DefaultLockTimeout();
-  absl::StatusOr<UniqueFd> fd = OpenAndLock(path, timeout);
+  absl::StatusOr<UniqueFd> fd = OpenTraceLocked(path, timeout);
   if (!fd.ok()) return fd.status();
   absl::StatusOr<TailState> tail = ReadTailState(fd->get(), path);
   if (!tail.ok()) return tail.status();

@@ -19,6 +19,7 @@
 #include "event_parser.h"
 #include "file_util.h"
 #include "scan_internal.h"
+#include "traceframe/command.h"
 #include "traceframe/policy.h"
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
@@ -98,28 +99,6 @@ std::string Clock(int64_t ts_ms) {
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
-}
-
-// A path as a shell word, for the commands the page suggests.
-std::string ShellWord(std::string_view s) {
-  bool safe = !s.empty();
-  for (char c : s) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
-        std::string_view("/._-+,:@%=").find(c) == std::string_view::npos) {
-      safe = false;
-    }
-  }
-  if (safe) return std::string(s);
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out.append("'\\''");
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('\'');
-  return out;
 }
 
 // Re-indents already-validated compact JSON (2 spaces, ": " after keys) from
@@ -616,7 +595,7 @@ class PageRenderer {
 };
 
 std::string PageRenderer::InspectCommand(const Gap& gap) const {
-  return Cat("traceframe inspect --file ", ShellWord(path_), " --from-seq ", gap.first_seq,
+  return Cat("traceframe inspect --file ", ShellQuote(path_), " --from-seq ", gap.first_seq,
              " --limit ", gap.count);
 }
 
@@ -678,7 +657,7 @@ void PageRenderer::Hero(uint64_t events, uint64_t omitted) {
     Raw(Cat(s.torn_tail->length));
     Raw(" bytes; what a crash mid-write leaves). This report shows the readable events before it. "
         "Move it aside with <code>traceframe repair --file ");
-    Escaped(ShellWord(path_));
+    Escaped(ShellQuote(path_));
     Raw("</code>.</p>\n");
   }
   if (omitted > 0) {
@@ -690,7 +669,7 @@ void PageRenderer::Hero(uint64_t events, uint64_t omitted) {
         "between, as room allows). <strong>");
     Raw(Thousands(omitted));
     Raw(" events are left out</strong>; list them with <code>traceframe inspect --file ");
-    Escaped(ShellWord(path_));
+    Escaped(ShellQuote(path_));
     Raw("</code>.</p>\n");
   }
   Raw("</header>\n");

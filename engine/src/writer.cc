@@ -193,33 +193,6 @@ absl::Status CreateTraceFile(const std::string& path, std::string_view run_id,
   return status;
 }
 
-// Opens `path` for appending and locks it, making sure the locked inode is
-// still the one at `path` (an `init --force` may have replaced it).
-absl::StatusOr<UniqueFd> OpenLocked(const std::string& path, const WriteOptions& options) {
-  for (int attempt = 0;; ++attempt) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
-    if (!fd.valid()) {
-      if (errno == ENOENT) {
-        return absl::NotFoundError(
-            Cat("failed to read trace file ", path, ": No such file or directory (os error 2)"));
-      }
-      return ErrnoError(errno, "failed to open trace file", path);
-    }
-    struct stat st;
-    if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      return ErrnoError(EISDIR, "failed to read trace file", path);
-    }
-    absl::Status locked = LockExclusive(fd.get(), path, LockTimeout(options));
-    if (!locked.ok()) return locked;
-    struct stat now;
-    if (::stat(path.c_str(), &now) == 0 && ::fstat(fd.get(), &st) == 0 && now.st_ino == st.st_ino &&
-        now.st_dev == st.st_dev) {
-      return fd;
-    }
-    if (attempt >= 8) return absl::AbortedError(Cat("trace ", path, " keeps being replaced"));
-  }
-}
-
 absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
                                           const std::vector<PendingEvent>& events,
                                           const WriteOptions& options) {
@@ -325,7 +298,7 @@ absl::StatusOr<AppendResult> InitTrace(const std::string& path, std::string_view
 absl::StatusOr<AppendResult> AppendEvents(const std::string& path,
                                           const std::vector<PendingEvent>& events,
                                           const WriteOptions& options) {
-  absl::StatusOr<UniqueFd> fd = OpenLocked(path, options);
+  absl::StatusOr<UniqueFd> fd = OpenTraceLocked(path, LockTimeout(options));
   if (!fd.ok()) return fd.status();
   return AppendLocked(fd->get(), path, events, options);
 }

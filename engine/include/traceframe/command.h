@@ -110,6 +110,8 @@ absl::StatusOr<CommandOutcome> RunCommand(const std::vector<std::string>& argv,
 // characters stay bare, others are single-quoted ('\'' for a quote), empty
 // words become ''. {"sh","-c","echo a; exit 3"} -> sh -c 'echo a; exit 3'.
 std::string ShellQuote(const std::vector<std::string>& argv);
+// One word, quoted only when the shell would otherwise split or expand it.
+std::string ShellQuote(std::string_view word);
 
 // "SIGTERM" for 15; "signal N" when the number has no name.
 std::string SignalName(int signal);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "traceframe/command.h"
 #include "traceframe/writer.h"
 
 namespace traceframe {
@@ -132,10 +133,6 @@ struct HookInstallResult {
   std::vector<std::string> wired, updated, present;
   std::string json;  // the new file contents, or the --print snippet
 };
-
-// POSIX shell single-word quoting: bare when only [A-Za-z0-9_./:=@%+,-],
-// else '...' with embedded quotes as '\''.
-std::string ShellQuote(std::string_view word);
 
 // "traceframe hook ingest --source S --dir D [--run-id ID]", shell-quoted.
 std::string HookIngestCommand(const HookInstallOptions& options);
