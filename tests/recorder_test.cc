@@ -62,7 +62,7 @@ void ExpectSameBytesAsAppendEventLine(const std::string& line) {
   EXPECT_EQ(SerializeEventLine(event), line + "\n");
 }
 
-// The recorder brings the sidecar index up to date when it is destroyed.
+// The stored sidecar index equals a fresh scan of the trace.
 void ExpectIndexCurrent(const std::string& path) {
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok()) << check.status();
@@ -325,6 +325,55 @@ TEST(RecorderTest, OpenContinuesAnOpenTrace) {
   absl::StatusOr<std::unique_ptr<TraceRecorder>> refused = TraceRecorder::Open(torn, Fast());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(Msg(refused.status()), HasSubstr("traceframe repair"));
+}
+
+// The writer thread keeps <trace>.idx current after every write, under the
+// lock: while the recorder is still open, the stored index equals a fresh
+// scan (entries across several 1 MiB blocks, per-kind counts, tool failures
+// both from the typed helper and from a parsed Record payload).
+TEST(RecorderTest, RecorderKeepsTheIndexCurrentWhileOpen) {
+  TempDir dir;
+  const std::string path = dir.File("idx.traceframe");
+  absl::StatusOr<std::unique_ptr<TraceRecorder>> rec =
+      TraceRecorder::Start(path, "run-idx", false, Fast());
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  const std::string filler(200, 'x');
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 2; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < 8000; ++i) {
+        if (i % 100 == 0) {
+          EXPECT_TRUE((*rec)->ToolResult("shell", filler, i % 200 == 0, 1, 5).ok());
+        } else if (i % 100 == 1) {
+          EXPECT_TRUE((*rec)->Record(EventKind::kToolResult, "{\"exit_code\":2}").ok());
+        } else {
+          EXPECT_TRUE((*rec)->ModelCall(Cat("t", t), filler).ok());
+        }
+      }
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  ASSERT_TRUE((*rec)->Flush().ok());
+
+  absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->state, "ok") << check->detail;
+  ASSERT_TRUE(check->stored.has_value());
+  const IndexFacts& facts = check->stored->facts;
+  EXPECT_EQ(facts.events, 16001u);
+  EXPECT_EQ(facts.covered_bytes, static_cast<uint64_t>(ReadFileOrDie(path).size()));
+  EXPECT_EQ(facts.count(EventKind::kToolResult), 320u);
+  // 80 helper results fail (success=false on odd hundreds) + 160 parsed ones.
+  EXPECT_EQ(facts.tool_failures, 80u + 160u);
+  EXPECT_GE(check->stored->entries.size(), 3u);
+  EXPECT_FALSE(facts.finished);
+
+  ASSERT_TRUE((*rec)->Finish("success").ok());
+  check = CheckIndex(path);
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_TRUE(check->stored->facts.finished);
+  EXPECT_EQ(check->stored->facts.finished_status, "success");
 }
 
 TEST(RecorderTest, CliRecordOnAHeldTraceFailsNamingTheHolder) {

@@ -137,7 +137,9 @@ class TraceRecorder::Impl {
         slots_(new Slot[capacity_]),
         file_size_(tail.size),
         last_ts_ms_(tail.last_ts_ms),
-        needs_newline_(tail.needs_newline) {
+        needs_newline_(tail.needs_newline),
+        keep_index_(!IndexDisabled()),
+        index_tail_(tail) {
     line_prefix_ = Cat("{\"version\":", kFormatVersion, ",\"run_id\":");
     AppendJsonString(&line_prefix_, run_id_);
     line_prefix_.append(",\"event_id\":\"");
@@ -169,15 +171,8 @@ class TraceRecorder::Impl {
       }
       syncer_.join();
     }
-    // The sidecar index (design §6): appends by the CLI keep it current under
-    // the lock; a recorder brings it up to date once, at the end, over the
-    // bytes of this session (O(those bytes), best effort). Release the lock
-    // first, the index write takes it. A trace without an index is left to
-    // readers, which build one on demand.
-    fd_.reset();
-    if (!IndexDisabled() && ::access(IndexPathFor(path_).c_str(), F_OK) == 0) {
-      LoadOrRebuildIndex(path_).status().IgnoreError();
-    }
+    // The flusher kept the sidecar index current after every write; the lock
+    // is released with fd_.
   }
 
   const std::string& path() const { return path_; }
@@ -207,7 +202,10 @@ class TraceRecorder::Impl {
 
   // Queues one event. `payload_json` must be valid compact JSON. `closing`
   // marks run.finished: it claims the last index and closes the run.
-  absl::StatusOr<uint64_t> Submit(EventKind kind, std::string_view payload_json, bool closing) {
+  // `tool_failed` tells the index whether a tool.result counts as a failure
+  // (unset: the flusher parses the line to find out).
+  absl::StatusOr<uint64_t> Submit(EventKind kind, std::string_view payload_json, bool closing,
+                                  std::optional<bool> tool_failed = std::nullopt) {
     if (failed_.load(std::memory_order_acquire)) return status();
     uint64_t index;
     bool refused = false;
@@ -265,6 +263,8 @@ class TraceRecorder::Impl {
     slot.line.swap(line);
     slot.ts_ms = ts;
     slot.ts_offset = ts_offset;
+    slot.kind = kind;
+    slot.tool_failed = tool_failed;
     slot.state.store(2 * index + 1, std::memory_order_seq_cst);
     const int idle = flusher_idle_.load(std::memory_order_seq_cst);
     if (idle == kSleeping ||
@@ -297,6 +297,8 @@ class TraceRecorder::Impl {
     std::atomic<uint64_t> state{0};
     int64_t ts_ms = 0;
     uint32_t ts_offset = 0;
+    EventKind kind = EventKind::kRunStarted;
+    std::optional<bool> tool_failed;
     std::string line;  // empty: a tombstone, nothing to write
   };
 
@@ -467,9 +469,11 @@ class TraceRecorder::Impl {
         bool written_ok = false;
         if (!failed) {
           const uint64_t lines = iov.size() - (needs_newline_ ? 1 : 0);
+          const uint64_t round_offset = file_size_;
           absl::Status written = bytes > 0 ? WriteRound(iov, bytes) : absl::OkStatus();
           if (written.ok()) {
             written_ok = true;
+            if (lines > 0) UpdateIndex(next, end, round_offset);
             needs_newline_ = false;
             events_written_.fetch_add(lines, std::memory_order_relaxed);
             bytes_written_.fetch_add(bytes, std::memory_order_seq_cst);
@@ -618,6 +622,39 @@ class TraceRecorder::Impl {
     }
   }
 
+  // Keeps the sidecar index current after a write of the slots [begin, end)
+  // starting at byte `offset`, under the lock this recorder holds (design
+  // §6): O(1) per round, like a CLI append. Run before the slots are freed,
+  // while their lines are still there.
+  void UpdateIndex(uint64_t begin, uint64_t end, uint64_t offset) {
+    if (!keep_index_) return;
+    IndexWrite write;
+    write.trace_path = path_;
+    write.trace_fd = fd_.get();
+    write.before = index_tail_;
+    write.lines.swap(index_lines_);
+    write.lines.clear();
+    uint64_t at = offset + (index_tail_.needs_newline ? 1 : 0);
+    for (uint64_t i = begin; i < end; ++i) {
+      const Slot& slot = slots_[i & mask_];
+      if (slot.line.empty()) continue;
+      write.lines.push_back(
+          WrittenLine{at, slot.line, slot.kind, first_seq_ + i, slot.ts_ms, slot.tool_failed});
+      at += slot.line.size();
+    }
+    write.size_after = at;
+    UpdateIndexAfterWrite(write);
+    if (!write.lines.empty()) {
+      const WrittenLine& last = write.lines.back();
+      index_tail_.last_seq = last.seq;
+      index_tail_.last_kind = last.kind;
+      index_tail_.last_ts_ms = last.ts_ms;
+    }
+    index_tail_.size = at;
+    index_tail_.needs_newline = false;
+    index_lines_.swap(write.lines);
+  }
+
   bool SlotPublished(uint64_t index) const {
     return slots_[index & mask_].state.load(std::memory_order_seq_cst) == 2 * index + 1;
   }
@@ -643,10 +680,14 @@ class TraceRecorder::Impl {
   alignas(64) std::atomic<uint64_t> claim_{0};  // next index to claim | kClosedBit
   std::atomic<uint64_t> end_index_{0};          // run.finished's index + 1, once closed
 
-  // Writer-private (file_size_, last_ts_ms_, needs_newline_).
+  // Writer-private (file_size_, last_ts_ms_, needs_newline_, the index's
+  // view of the tail and a reused buffer of written lines).
   alignas(64) uint64_t file_size_;
   int64_t last_ts_ms_;
   bool needs_newline_;
+  const bool keep_index_;
+  TailState index_tail_;
+  std::vector<WrittenLine> index_lines_;
 
   alignas(64) std::atomic<int> flusher_idle_{kAwake};  // kAwake, kNapping or kSleeping
   std::atomic<uint64_t> flusher_next_{0};              // the writer's next index (a hint)
@@ -817,7 +858,7 @@ absl::Status TraceRecorder::ToolResult(std::string_view tool, std::string_view c
     w.Null("exit_code");
   }
   w.Bool("success", success).String("tool", tool).Finish();
-  return impl_->Submit(EventKind::kToolResult, payload, false).status();
+  return impl_->Submit(EventKind::kToolResult, payload, false, !success).status();
 }
 
 absl::Status TraceRecorder::Error(std::string_view message) {
