@@ -86,6 +86,25 @@ TEST(JsonStringTest, WordAtATimeScanMissesNoSpecialByte) {
   EXPECT_EQ(JsonString(all), SlowEscape(all));
 }
 
+// UTF-8 is validated lazily, at the first byte >= 0x80: an invalid byte
+// after valid multibyte text, anywhere in a long string (SIMD, word and byte
+// paths), is still replaced, and valid text around it is kept.
+TEST(JsonStringTest, InvalidUtf8AfterValidTextIsReplacedAtEveryOffset) {
+  for (size_t pos = 0; pos < 48; ++pos) {
+    std::string text;
+    while (text.size() < 48) text += "\xC3\xA9";  // é
+    text[pos] = '\xFF';
+    const std::string out = JsonString(text);
+    ASSERT_TRUE(ValidateJson(out).ok()) << "pos " << pos;
+    EXPECT_NE(out.find("\xEF\xBF\xBD"), std::string::npos) << "pos " << pos;
+    EXPECT_NE(out.find("\xC3\xA9"), std::string::npos) << "pos " << pos;
+  }
+  // Pure valid non-ASCII text passes through unchanged.
+  std::string text;
+  for (int i = 0; i < 30; ++i) text += "\xE2\x82\xAC";  // €
+  EXPECT_EQ(JsonString(text), "\"" + text + "\"");
+}
+
 TEST(JsonTest, SanitizeUtf8KeepsValidInput) {
   EXPECT_EQ(SanitizeUtf8("h\xC3\xA9llo"), "h\xC3\xA9llo");
   EXPECT_EQ(SanitizeUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <random>
 
 #include "absl/random/random.h"
@@ -99,23 +100,39 @@ void AppendNewEventId(std::string* out) {
     gen = absl::BitGen();
     gen_fork_generation = generation;
   }
-  const uint64_t hi = absl::Uniform<uint64_t>(gen);
-  const uint64_t lo = absl::Uniform<uint64_t>(gen);
-  uint8_t b[16];
-  for (int i = 0; i < 8; ++i) {
-    b[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
-    b[8 + i] = static_cast<uint8_t>(lo >> (56 - 8 * i));
-  }
-  b[6] = (b[6] & 0x0F) | 0x40;
-  b[8] = (b[8] & 0x3F) | 0x80;
-  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t hi = absl::Uniform<uint64_t>(gen);
+  uint64_t lo = absl::Uniform<uint64_t>(gen);
+  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                      // version 4
+  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // variant 10
+  // Two hex digits per table lookup, straight into the output: this runs
+  // once per recorded event.
+  static constexpr auto kPairs = [] {
+    std::array<char, 512> t{};
+    constexpr char kHex[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) {
+      t[2 * i] = kHex[i >> 4];
+      t[2 * i + 1] = kHex[i & 0xF];
+    }
+    return t;
+  }();
   char id[36];
   char* p = id;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-    *p++ = kHex[b[i] >> 4];
-    *p++ = kHex[b[i] & 0xF];
-  }
+  auto put_bytes = [&p](uint64_t v, int first, int count) {
+    for (int i = first; i < first + count; ++i) {
+      const size_t byte = (v >> (56 - 8 * i)) & 0xFF;
+      std::memcpy(p, &kPairs[2 * byte], 2);
+      p += 2;
+    }
+  };
+  put_bytes(hi, 0, 4);
+  *p++ = '-';
+  put_bytes(hi, 4, 2);
+  *p++ = '-';
+  put_bytes(hi, 6, 2);
+  *p++ = '-';
+  put_bytes(lo, 0, 2);
+  *p++ = '-';
+  put_bytes(lo, 2, 6);
   out->append(id, sizeof(id));
 }
 

@@ -749,16 +749,19 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
     h.last_ts_ms = line.ts_ms;
     h.last_kind = static_cast<uint32_t>(line.kind);
     h.last_event_offset = line.offset;
-    std::string_view content = line.text.substr(0, line.text.size() - 1);
-    if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
-    h.last_event_len = content.size();
-    h.last_event_hash = Fnv1a(content);
     prev_offset = line.offset;
     prev_seq = line.seq;
     prev_kind = line.kind;
     expect = line.offset + line.text.size();
   }
   if (expect != w.size_after) return false;
+  // Only the last line's identity is stored: hash it once, not every line
+  // (a recorder round writes thousands).
+  std::string_view content = w.lines.back().text;
+  content.remove_suffix(1);
+  if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
+  h.last_event_len = content.size();
+  h.last_event_hash = Fnv1a(content);
   h.covered_bytes = expect;
   if (!new_entries.empty()) {
     if (!WriteExact(idx_fd, entries_end, new_entries)) return false;

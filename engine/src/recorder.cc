@@ -248,9 +248,17 @@ class TraceRecorder::Impl {
       AppendNewEventId(&line);
       line.append(kind_infix_[static_cast<size_t>(kind)]);
       ts_offset = static_cast<uint32_t>(line.size());
-      char digits[24];
-      line.append(digits, static_cast<size_t>(DecimalDigits(ts, digits, sizeof(digits))));
+      // The clock moves once a millisecond; thousands of events share its text.
+      thread_local int64_t cached_ts = -1;
+      thread_local char ts_digits[24];
+      thread_local size_t ts_len = 0;
+      if (ts != cached_ts) {
+        ts_len = static_cast<size_t>(DecimalDigits(ts, ts_digits, sizeof(ts_digits)));
+        cached_ts = ts;
+      }
+      line.append(ts_digits, ts_len);
       line.append(",\"seq\":");
+      char digits[24];
       const std::to_chars_result r = std::to_chars(digits, digits + sizeof(digits), seq);
       line.append(digits, static_cast<size_t>(r.ptr - digits));
       line.append(",\"payload\":");
@@ -454,11 +462,22 @@ class TraceRecorder::Impl {
         iov.push_back(iovec{const_cast<char*>(kNewline), 1});
         bytes = 1;
       }
+      // The lines for the sidecar index are noted here, while each slot is
+      // in this core's cache, at the offsets they will have.
+      index_lines_.clear();
+      const uint64_t round_offset = file_size_;
       while (end - next < kMaxGatherSlots && bytes < kMaxGatherBytes) {
         Slot& slot = slots_[end & mask_];
         if (slot.state.load(std::memory_order_acquire) != 2 * end + 1) break;
+        // Each slot was last written by a producer's core: start fetching
+        // the next ones while this one is handled.
+        __builtin_prefetch(&slots_[(end + 4) & mask_]);
         if (!slot.line.empty() && !failed) {
           ClampTimestamp(slot);
+          if (keep_index_) {
+            index_lines_.push_back(WrittenLine{round_offset + bytes, slot.line, slot.kind,
+                                               first_seq_ + end, slot.ts_ms, slot.tool_failed});
+          }
           iov.push_back(iovec{slot.line.data(), slot.line.size()});
           bytes += slot.line.size();
         }
@@ -469,11 +488,10 @@ class TraceRecorder::Impl {
         bool written_ok = false;
         if (!failed) {
           const uint64_t lines = iov.size() - (needs_newline_ ? 1 : 0);
-          const uint64_t round_offset = file_size_;
           absl::Status written = bytes > 0 ? WriteRound(iov, bytes) : absl::OkStatus();
           if (written.ok()) {
             written_ok = true;
-            if (lines > 0) UpdateIndex(next, end, round_offset);
+            UpdateIndex();
             needs_newline_ = false;
             events_written_.fetch_add(lines, std::memory_order_relaxed);
             bytes_written_.fetch_add(bytes, std::memory_order_seq_cst);
@@ -622,35 +640,24 @@ class TraceRecorder::Impl {
     }
   }
 
-  // Keeps the sidecar index current after a write of the slots [begin, end)
-  // starting at byte `offset`, under the lock this recorder holds (design
-  // §6): O(1) per round, like a CLI append. Run before the slots are freed,
-  // while their lines are still there.
-  void UpdateIndex(uint64_t begin, uint64_t end, uint64_t offset) {
-    if (!keep_index_) return;
+  // Keeps the sidecar index current after a write of index_lines_ (noted
+  // while gathering), under the lock this recorder holds (design §6): O(1)
+  // per round, like a CLI append. Runs before the slots are freed, while the
+  // lines the entries point into are still there.
+  void UpdateIndex() {
+    if (!keep_index_ || index_lines_.empty()) return;
     IndexWrite write;
     write.trace_path = path_;
     write.trace_fd = fd_.get();
     write.before = index_tail_;
     write.lines.swap(index_lines_);
-    write.lines.clear();
-    uint64_t at = offset + (index_tail_.needs_newline ? 1 : 0);
-    for (uint64_t i = begin; i < end; ++i) {
-      const Slot& slot = slots_[i & mask_];
-      if (slot.line.empty()) continue;
-      write.lines.push_back(
-          WrittenLine{at, slot.line, slot.kind, first_seq_ + i, slot.ts_ms, slot.tool_failed});
-      at += slot.line.size();
-    }
-    write.size_after = at;
+    write.size_after = file_size_;
     UpdateIndexAfterWrite(write);
-    if (!write.lines.empty()) {
-      const WrittenLine& last = write.lines.back();
-      index_tail_.last_seq = last.seq;
-      index_tail_.last_kind = last.kind;
-      index_tail_.last_ts_ms = last.ts_ms;
-    }
-    index_tail_.size = at;
+    const WrittenLine& last = write.lines.back();
+    index_tail_.last_seq = last.seq;
+    index_tail_.last_kind = last.kind;
+    index_tail_.last_ts_ms = last.ts_ms;
+    index_tail_.size = file_size_;
     index_tail_.needs_newline = false;
     index_lines_.swap(write.lines);
   }
