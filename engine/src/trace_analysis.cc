@@ -43,6 +43,8 @@ constexpr uint64_t kMinChunk = 16ull << 20;
 // Event ids remembered for the duplicate check: 24 bytes each, 6 MB per set;
 // at most threads + 1 sets exist at once (the merged one reserves twice).
 constexpr size_t kDuplicateCheckCap = 256u << 10;
+// Chunks share their id counts this many at a time (see IdSampler).
+constexpr uint64_t kIdCountBatch = 1024;
 
 struct RankedIssue {
   VerifyIssue issue;
@@ -95,11 +97,26 @@ struct IdRef {
 // exactly the same ids. A set only halves the threshold when it alone
 // exceeds the cap, which the whole trace then exceeds too, so no id under
 // the final threshold is ever dropped.
+//
+// Parallel chunks also share counts, so that together they stop collecting
+// ids the final threshold will drop (without this, 8 chunks of a 1 GB trace
+// each kept and sorted up to the cap: every id of the trace). Threshold
+// number e is ~0 >> e; counted_[e] only ever holds ids each chunk has seen
+// under threshold e (each counted once, by the chunk that saw it), a lower
+// bound of the trace's, so halving when it passes the cap is as safe as a
+// single set passing it.
 class IdSampler {
  public:
   explicit IdSampler(size_t cap) : cap_(cap) {}
 
   uint64_t threshold() const { return threshold_.load(std::memory_order_relaxed); }
+
+  // Adds `n` ids seen under `threshold` by one chunk; halves the shared
+  // threshold once the ids counted under it pass the cap.
+  void AddCount(uint64_t threshold, uint64_t n) {
+    const int epoch = threshold == 0 ? 64 : __builtin_clzll(threshold);
+    if (counted_[epoch].fetch_add(n, std::memory_order_relaxed) + n > cap_) Lower(threshold >> 1);
+  }
 
   // Lowers *threshold (and filters *ids) until *ids fits the cap.
   void Fit(std::vector<IdRef>* ids, uint64_t* threshold) const {
@@ -133,7 +150,7 @@ class IdSampler {
     std::inplace_merge(pool_.begin(), pool_.begin() + static_cast<std::ptrdiff_t>(middle),
                        pool_.end());
     Fit(&pool_, &t);
-    threshold_.store(t);
+    Lower(t);
   }
 
   // The final set, sorted by (hash, offset).
@@ -152,8 +169,15 @@ class IdSampler {
                ids->end());
   }
 
+  void Lower(uint64_t t) {
+    uint64_t cur = threshold_.load(std::memory_order_relaxed);
+    while (t < cur && !threshold_.compare_exchange_weak(cur, t, std::memory_order_relaxed)) {
+    }
+  }
+
   const size_t cap_;
   std::atomic<uint64_t> threshold_{~uint64_t{0}};
+  std::atomic<uint64_t> counted_[65] = {};
   std::mutex mu_;
   std::vector<IdRef> pool_;
 };
@@ -205,6 +229,18 @@ class ChunkChecker {
         max_issues_);
   }
 
+  // Reports the ids collected since the last report, and follows the shared
+  // threshold down (then none of the kept ids are counted under it yet).
+  void ShareCount() {
+    for (;;) {
+      sampler_->AddCount(id_threshold_, uncounted_ids_);
+      uncounted_ids_ = 0;
+      if (sampler_->threshold() >= id_threshold_) return;
+      sampler_->Fit(&out_->id_hashes, &id_threshold_);
+      uncounted_ids_ = out_->id_hashes.size();
+    }
+  }
+
   // Hands the collected ids to the sampler.
   void FinishIds() {
     if (sampler_ != nullptr) sampler_->Merge(&out_->id_hashes, id_threshold_);
@@ -238,6 +274,10 @@ class ChunkChecker {
         out_->id_hashes.push_back(IdRef{hash, e.byte_offset, rel});
         if (out_->id_hashes.size() > kDuplicateCheckCap) {
           sampler_->Fit(&out_->id_hashes, &id_threshold_);
+          uncounted_ids_ = out_->id_hashes.size();  // none counted under the new threshold
+          ShareCount();
+        } else if (++uncounted_ids_ >= kIdCountBatch) {
+          ShareCount();
         }
       }
     }
@@ -286,6 +326,7 @@ class ChunkChecker {
   ChunkResult* out_;
   const std::string* expected_run_id_;
   uint64_t id_threshold_;
+  uint64_t uncounted_ids_ = 0;  // collected under id_threshold_, not yet shared
 };
 
 void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, IdSampler* sampler,
