@@ -28,6 +28,9 @@ bool IsHookIngest(int argc, char** argv) {
 int main(int argc, char** argv) {
   // A closed stdout must not kill us before the trace is written.
   std::signal(SIGPIPE, SIG_IGN);
+  // Past the file size limit (ulimit -f), fail the write with EFBIG and say
+  // so, instead of being killed with the trace's last write half done.
+  std::signal(SIGXFSZ, SIG_IGN);
   namespace cli = traceframe::cli;
   CLI::App app{
       "traceframe: record what AI agents actually do as append-only, verifiable trace files",

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -202,7 +203,8 @@ TEST(CrashTest, TornWriteRefusesAppendUntilRepaired) {
 }
 
 // Runs `traceframe record` with the file size limited to `limit` bytes, as a
-// full disk would (SIGXFSZ ignored, so write(2) fails with EFBIG instead).
+// full disk would. The CLI ignores SIGXFSZ itself, so write(2) fails with
+// EFBIG instead of the signal killing it.
 CliResult RecordWithFileSizeLimit(const std::string& trace, const std::string& payload,
                                   rlim_t limit) {
   int err_pipe[2];
@@ -211,7 +213,7 @@ CliResult RecordWithFileSizeLimit(const std::string& trace, const std::string& p
   if (pid == 0) {
     struct rlimit rl = {limit, limit};
     ::setrlimit(RLIMIT_FSIZE, &rl);
-    ::signal(SIGXFSZ, SIG_IGN);
+    ::signal(SIGXFSZ, SIG_DFL);
     ::dup2(err_pipe[1], 2);
     const std::string bin = CliPath();
     const char* argv[] = {bin.c_str(),   "record",    "--file",        trace.c_str(), "--kind",
@@ -244,6 +246,8 @@ TEST(CrashTest, FullDiskFailsClearlyAndLeavesTheTraceValid) {
   EXPECT_EQ(full.exit_code, 1);
   EXPECT_THAT(full.err, HasSubstr("Error: failed to append to"));
   EXPECT_THAT(full.err, HasSubstr(trace));
+  // The real reason, also when the write was first cut short.
+  EXPECT_THAT(full.err, HasSubstr(std::strerror(EFBIG)));
   EXPECT_EQ(ReadFileOrDie(trace), before) << "a partial line was left behind";
   // No room at all.
   full = RecordWithFileSizeLimit(trace, "{}", before.size());

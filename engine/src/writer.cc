@@ -223,15 +223,24 @@ absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
     result.events.push_back(AppendedEvent{pending.kind, seq, tail->size + buffer.size()});
     AppendEventLine(&buffer, event);
   }
-  // One write(2): with O_APPEND and the lock, the lines land whole and in order.
-  ssize_t n;
-  do {
-    n = ::write(fd, buffer.data(), buffer.size());
-  } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(buffer.size())) {
-    const int err = n < 0 ? errno : ENOSPC;
+  // One write(2) normally: with O_APPEND and the lock, the lines land whole
+  // and in order. A short write (a full disk, the file size limit, a signal)
+  // is continued, so that the failing call reports the real reason (ENOSPC,
+  // EDQUOT, EFBIG) instead of a guess.
+  size_t done = 0;
+  int err = 0;
+  while (done < buffer.size()) {
+    const ssize_t n = ::write(fd, buffer.data() + done, buffer.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (err != 0) {
     // Never leave a partial line behind: cut the file back to where it was.
-    if (n > 0 && ::ftruncate(fd, static_cast<off_t>(tail->size)) != 0) {
+    if (done > 0 && ::ftruncate(fd, static_cast<off_t>(tail->size)) != 0) {
       return absl::DataLossError(Cat("failed to append to ", path,
                                      " and could not undo a partial write: ", std::strerror(errno),
                                      "; run `traceframe repair --file ", path, "`"));
