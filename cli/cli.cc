@@ -10,13 +10,14 @@
 
 namespace traceframe::cli {
 
-std::vector<std::pair<int, Installer>>& CommandGroups() {
-  static auto* groups = new std::vector<std::pair<int, Installer>>();
+std::vector<CommandGroupInfo>& CommandGroups() {
+  static auto* groups = new std::vector<CommandGroupInfo>();
   return *groups;
 }
 
-CommandGroup::CommandGroup(int order, Installer installer) {
-  CommandGroups().emplace_back(order, installer);
+CommandGroup::CommandGroup(int order, std::initializer_list<std::string_view> commands,
+                           Installer installer) {
+  CommandGroups().push_back(CommandGroupInfo{order, commands, installer});
 }
 
 std::string FormatBlock(std::string_view title, const std::vector<Field>& fields) {

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,11 +24,23 @@ using Action = std::function<int()>;
 
 using Installer = void (*)(CLI::App& app, Action& action);
 
-struct CommandGroup {
-  CommandGroup(int order, Installer installer);
+// A group of top-level commands, installed in `order` (the help's order).
+// `commands` names the top-level commands the installer adds: main installs
+// only the group of the command being run (start-up is most of a `hook
+// ingest` call, and building every command's options is a good part of it),
+// and every group for anything else (help, a typo). A command missing from
+// the list still works, through that fallback, just slower to start.
+struct CommandGroupInfo {
+  int order;
+  std::vector<std::string_view> commands;
+  Installer install;
 };
 
-std::vector<std::pair<int, Installer>>& CommandGroups();
+struct CommandGroup {
+  CommandGroup(int order, std::initializer_list<std::string_view> commands, Installer installer);
+};
+
+std::vector<CommandGroupInfo>& CommandGroups();
 
 // Exit codes (docs: README "Exit codes").
 inline constexpr int kExitOk = 0;

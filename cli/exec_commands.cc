@@ -141,7 +141,7 @@ void Install(CLI::App& app, Action& action) {
   }
 }
 
-const CommandGroup kExecCommands(20, Install);
+const CommandGroup kExecCommands(20, {"exec", "run"}, Install);
 
 }  // namespace
 }  // namespace traceframe::cli

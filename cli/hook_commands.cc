@@ -214,7 +214,7 @@ void Install(CLI::App& app, Action& action) {
   }
 }
 
-const CommandGroup kHookCommands(40, Install);
+const CommandGroup kHookCommands(40, {"hook", "policy-check"}, Install);
 
 }  // namespace
 }  // namespace traceframe::cli

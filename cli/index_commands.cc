@@ -129,7 +129,7 @@ void Install(CLI::App& app, Action& action) {
   }
 }
 
-const CommandGroup kIndexCommands(60, Install);
+const CommandGroup kIndexCommands(60, {"index"}, Install);
 
 }  // namespace
 }  // namespace traceframe::cli

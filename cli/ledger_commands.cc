@@ -158,7 +158,7 @@ void Install(CLI::App& app, Action& action) {
   InstallShow(*ledger, action);
 }
 
-const CommandGroup kLedgerCommands(70, Install);
+const CommandGroup kLedgerCommands(70, {"ledger"}, Install);
 
 }  // namespace
 }  // namespace traceframe::cli

@@ -41,8 +41,17 @@ int main(int argc, char** argv) {
   cli::Action action;
   auto groups = cli::CommandGroups();
   std::sort(groups.begin(), groups.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [order, install] : groups) install(app, action);
+            [](const auto& a, const auto& b) { return a.order < b.order; });
+  // Only the group of the command being run (see cli.h); all of them when
+  // argv[1] names no known command (help, a typo: the full list is needed).
+  const std::string_view command = argc > 1 ? argv[1] : "";
+  auto runs_command = [&](const cli::CommandGroupInfo& group) {
+    return std::find(group.commands.begin(), group.commands.end(), command) != group.commands.end();
+  };
+  const bool known = std::any_of(groups.begin(), groups.end(), runs_command);
+  for (const cli::CommandGroupInfo& group : groups) {
+    if (!known || runs_command(group)) group.install(app, action);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -34,7 +34,7 @@ void Install(CLI::App& app, Action& action) {
   });
 }
 
-const CommandGroup kRenderCommands(50, Install);
+const CommandGroup kRenderCommands(50, {"render"}, Install);
 
 }  // namespace
 }  // namespace traceframe::cli

@@ -338,7 +338,8 @@ void Install(CLI::App& app, Action& action) {
   }
 }
 
-const CommandGroup kTraceCommands(10, Install);
+const CommandGroup kTraceCommands(
+    10, {"init", "record", "finish", "verify", "summary", "inspect", "repair"}, Install);
 
 }  // namespace
 }  // namespace traceframe::cli

@@ -2,6 +2,7 @@
 // run the built binary, as users and agents do.
 #include <atomic>
 #include <chrono>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -309,6 +310,34 @@ TEST_F(CliCoreTest, CliAppendWaitsForAHeldLockThenNamesTheHolder) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("is locked by another writer (pid "));
   EXPECT_THAT(ReadFileOrDie(Trace()), Not(HasSubstr("\"kind\":\"error\"")));
+}
+
+// main installs only the command group of argv[1] (cli.h): every command the
+// full help lists must still parse and show its own help when run directly,
+// so a group that names a command it does not add (or another group's) fails
+// here. A typo still gets the usage error, with the full list behind it.
+TEST(CliCommandGroups, EveryListedCommandRunsWithOnlyItsGroupInstalled) {
+  const CliResult help = RunCli({"--help"});
+  ASSERT_EQ(help.exit_code, 0);
+  const size_t at = help.out.find("Subcommands:\n");
+  ASSERT_NE(at, std::string::npos) << help.out;
+  std::vector<std::string> commands;
+  std::istringstream lines(help.out.substr(at + 13));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() < 3 || line[0] != ' ') break;
+    std::istringstream words(line);
+    std::string name;
+    words >> name;
+    commands.push_back(name);
+  }
+  EXPECT_GE(commands.size(), 14u);
+  for (const std::string& command : commands) {
+    const CliResult r = RunCli({command, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << command << ": " << r.err;
+    EXPECT_NE(r.out.find("Usage: traceframe " + command), std::string::npos) << command;
+  }
+  const CliResult typo = RunCli({"sumary", "--file", "x"});
+  EXPECT_EQ(typo.exit_code, 2);
 }
 
 }  // namespace
