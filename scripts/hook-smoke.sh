@@ -91,9 +91,14 @@ common="\"session_id\":\"$sid\",\"transcript_path\":\"/tmp/t.jsonl\",\"cwd\":\"$
 has "$(ingest "{$common,\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"cargo test\"}}" --dir runs)" "tool.call#1"
 has "$(ingest "{$common,\"hook_event_name\":\"PostToolUse\",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"cargo test\"},\"tool_response\":{\"stdout\":\"test result: ok\",\"stderr\":\"\",\"interrupted\":false,\"exit_code\":0}}" --dir runs)" "tool.result#2"
 pair="runs/run-$sid.traceframe"
-for needle in '"tool":"Bash"' '"command":"cargo test"' 'test result: ok' '"exit_code":0'; do
+for needle in '"tool":"Bash"' '"command":"cargo test"' 'test result: ok' '"exit_code":0' '"raw":{"session_id"'; do
   grep -qF "$needle" "$pair" || fail "missing $needle in $pair"
 done
+# The raw payload is kept with secrets redacted.
+ingest '{"hook_event_name":"PreToolUse","session_id":"sec","tool_name":"mcp__x","tool_input":{"api_key":"sk-smoke-secret"},"new_field":"kept"}' --dir runs >/dev/null
+grep -qF '"api_key":"[redacted]"' runs/run-sec.traceframe || fail "api_key not redacted"
+grep -qF '"new_field":"kept"' runs/run-sec.traceframe || fail "unmapped field not kept in raw"
+! grep -q 'sk-smoke-secret' runs/run-sec.traceframe || fail "secret stored"
 
 # 8. Never exit 2, nothing on stdout: usage errors and ignored events.
 rc=0; out="$(printf '{}' | "$bin" hook ingest --no-such-flag 2>/dev/null)" || rc=$?

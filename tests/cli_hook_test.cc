@@ -517,6 +517,39 @@ TEST(CliHook, FiftyMegabyteToolResponseStaysBounded) {
       0);
 }
 
+TEST(CliHook, RawPayloadIsKeptRedactedAndBounded) {
+  TempDir dir;
+  std::string payload =
+      R"({"hook_event_name":"PostToolUse","session_id":"raw","tool_name":"Bash",)"
+      R"("tool_input":{"command":"deploy --prod","api_token":"tok-SECRET-1"},)"
+      R"("env":{"AWS_SECRET_ACCESS_KEY":"wJalr-SECRET-2"},"host_field_from_the_future":"kept",)"
+      R"("tool_response":{"stdout":")";
+  payload.append(200000, 'q');
+  payload.append(R"(","exit_code":0}})");
+  CliResult r = Ingest({"--dir", "runs"}, payload, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  const std::string trace = ReadFileOrDie(dir.File("runs/run-raw.traceframe"));
+  const std::vector<std::string> lines = SplitLines(trace);
+  ASSERT_EQ(lines.size(), 2u);
+  const std::string& result = lines[1];
+  EXPECT_THAT(result, HasSubstr(R"("kind":"tool.result")"));
+  EXPECT_THAT(result, HasSubstr(R"("raw":{"hook_event_name":"PostToolUse","session_id":"raw",)"));
+  EXPECT_THAT(result, HasSubstr(R"("host_field_from_the_future":"kept")"));
+  EXPECT_THAT(result, HasSubstr(R"("api_token":"[redacted]")"));
+  EXPECT_THAT(result, HasSubstr(R"("AWS_SECRET_ACCESS_KEY":"[redacted]")"));
+  EXPECT_THAT(trace, Not(HasSubstr("tok-SECRET-1")));
+  EXPECT_THAT(trace, Not(HasSubstr("wJalr-SECRET-2")));
+  EXPECT_THAT(result, HasSubstr("\"raw_bytes\":" + std::to_string(payload.size())));
+  // output and raw's stdout: 4000 characters each, not 200000.
+  EXPECT_EQ(Count(result, std::string(4000, 'q') + "\\n[truncated]"), 2u);
+  EXPECT_LT(result.size(), 12u * 1024);
+  EXPECT_EQ(RunCli({"verify", "--allow-open", "--strict", "--file", "runs/run-raw.traceframe"},
+                   dir.path())
+                .exit_code,
+            0);
+}
+
 TEST(CliHook, SixtyFourConcurrentFirstEventsMakeOneTrace) {
   TempDir dir;
   constexpr int kN = 64;

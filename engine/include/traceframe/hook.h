@@ -33,6 +33,15 @@ inline constexpr std::string_view kHookTruncatedMarker = "\n[truncated]";
 // A copied JSON value (tool input, output) larger than this after string
 // truncation is stored as a truncated string of its JSON text instead.
 inline constexpr size_t kHookValueMaxBytes = 64 * 1024;
+// payload.raw (the host payload as received, bounded and redacted) is at
+// most this many bytes of JSON; content past it is replaced by markers.
+inline constexpr size_t kHookRawMaxBytes = kHookValueMaxBytes;
+// Copied JSON values (payload.raw, input, response, ...) nested deeper than
+// this are replaced by a marker string.
+inline constexpr size_t kHookMaxDepth = 32;
+// Replaces the value under a key that looks like a secret (token, password,
+// api_key, ...; see LooksLikeSecretKey) in every copied JSON value.
+inline constexpr std::string_view kHookRedacted = "[redacted]";
 // hook ingest refuses larger stdin payloads.
 inline constexpr size_t kHookMaxPayloadBytes = size_t{256} << 20;
 // Run ids (and so file names) are bounded to this many bytes.
@@ -46,6 +55,12 @@ std::string NormalizeSource(std::string_view label);
 // of the original appended ("-h<8 hex>"), so different unsafe ids never
 // collide. Safe ids are returned unchanged.
 std::string SafeRunId(std::string_view raw);
+
+// True for an object key whose value must not be stored: ASCII
+// case-insensitive, ignoring '_', '-', '.' and ' ', the key contains token,
+// secret, password, passwd, apikey, authorization, cookie, credential,
+// privatekey or accesskey ("GITHUB_TOKEN", "x-api-key", "Set-Cookie").
+bool LooksLikeSecretKey(std::string_view key);
 
 // FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
 uint64_t Fnv1a64(std::string_view bytes);
