@@ -85,6 +85,26 @@ wired_trace=.traceframe/runs/run-wired-session.traceframe
 has "$("$bin" verify --allow-open --file "$wired_trace")" "valid open trace"
 grep -q '"source":"my agent"' "$wired_trace" || fail "quoted source did not round-trip"
 
+# 6b. Cursor's flat .cursor/hooks.json: detected from the path, wired once,
+#     and the wired command records Cursor's shell events.
+has "$("$bin" hook install --file .cursor/hooks.json --source cursor)" "wired beforeShellExecution and afterShellExecution"
+has "$("$bin" hook install --file .cursor/hooks.json --source cursor)" "already wired"
+grep -q '"version": 1' .cursor/hooks.json || fail "no version in .cursor/hooks.json"
+! grep -q '"matcher"\|"type"' .cursor/hooks.json || fail "Claude-shaped entry in .cursor/hooks.json"
+[ "$(grep -c 'traceframe hook ingest' .cursor/hooks.json)" -eq 2 ] || fail "expected 2 Cursor entries"
+cursor_wired="$(sed -n 's/^ *"command": "\(traceframe hook ingest[^"]*\)"$/\1/p' .cursor/hooks.json | head -1)"
+[ -n "$cursor_wired" ] || fail "no command in .cursor/hooks.json"
+cursor_common='"conversation_id":"conv-smoke","generation_id":"g1","workspace_roots":["/w"],"command":"npm test","cwd":"/w"'
+for payload in "{\"hook_event_name\":\"beforeShellExecution\",$cursor_common}" \
+               "{\"hook_event_name\":\"afterShellExecution\",$cursor_common,\"output\":\"ok\",\"duration\":5}"; do
+  out="$(printf '%s' "$payload" | PATH="$(dirname "$bin"):$PATH" sh -c "$cursor_wired" 2>/dev/null)"
+  [ -z "$out" ] || fail "Cursor hook wrote to stdout: $out"
+done
+cursor_trace=.traceframe/runs/run-conv-smoke.traceframe
+for needle in '"kind":"tool.call"' '"kind":"tool.result"' '"tool":"Shell"' '"source":"cursor"' '"raw":{"hook_event_name":"afterShellExecution"'; do
+  grep -qF "$needle" "$cursor_trace" || fail "missing $needle in $cursor_trace"
+done
+
 # 7. A realistic PreToolUse/PostToolUse pair (Claude Code shape).
 sid="00000000-0000-4000-8000-000000000017"
 common="\"session_id\":\"$sid\",\"transcript_path\":\"/tmp/t.jsonl\",\"cwd\":\"$work\",\"permission_mode\":\"default\",\"tool_use_id\":\"toolu_1\""

@@ -131,12 +131,34 @@ absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
 
 // ---- hook install
 
+// The shape of a hooks file.
+enum class HookFileFormat {
+  // kCursor when the file is in a `.cursor` directory, or the existing file
+  // has a top-level "version" or only flat {"command":...} entries; else
+  // kClaude.
+  kAuto,
+  // Claude Code / Codex: {"hooks":{"<Event>":[{"matcher":...,
+  // "hooks":[{"type":"command","command":...}]}]}}.
+  kClaude,
+  // Cursor: {"version":1,"hooks":{"<event>":[{"command":...}]}}.
+  kCursor,
+};
+
+// "auto", "claude", "cursor".
+std::string_view HookFileFormatName(HookFileFormat format);
+// The inverse of HookFileFormatName; nullopt for anything else.
+std::optional<HookFileFormat> ParseHookFileFormat(std::string_view name);
+// PreToolUse,PostToolUse (Claude Code / Codex) or
+// beforeShellExecution,afterShellExecution (Cursor).
+std::vector<std::string> DefaultHookEvents(HookFileFormat format);
+
 struct HookInstallOptions {
   std::string file = ".agent/hooks.json";
+  HookFileFormat format = HookFileFormat::kAuto;
   std::string source = "generic";
   std::optional<std::string> run_id;
-  std::string matcher = "Bash";
-  std::vector<std::string> events = {"PreToolUse", "PostToolUse"};
+  std::string matcher = "Bash";     // Claude Code / Codex tool events only
+  std::vector<std::string> events;  // empty: DefaultHookEvents(format)
   std::string dir = ".traceframe/runs";
   bool print = false;  // compute and return the snippet; read and write nothing
 };
@@ -144,10 +166,16 @@ struct HookInstallOptions {
 struct HookInstallResult {
   std::string command;  // the wired, shell-quoted command
   std::string result;   // "wired PreToolUse and PostToolUse", "already wired", ...
+  HookFileFormat format = HookFileFormat::kClaude;  // as resolved, never kAuto
   bool written = false;
   std::vector<std::string> wired, updated, present;
   std::string json;  // the new file contents, or the --print snippet
 };
+
+// options.format with kAuto resolved against options.file and the file's
+// text (`existing`, empty when missing or not read). Text that is not a JSON
+// object counts as no evidence.
+HookFileFormat ResolveHookFileFormat(const HookInstallOptions& options, std::string_view existing);
 
 // "traceframe hook ingest --source S --dir D [--run-id ID]", shell-quoted.
 std::string HookIngestCommand(const HookInstallOptions& options);
@@ -155,11 +183,15 @@ std::string HookIngestCommand(const HookInstallOptions& options);
 // Merges the traceframe entries into `existing` (a hooks/settings file's
 // text; empty or blank means {}) and returns the new text in
 // result.json. Keys keep their order; the file's indent unit is kept.
-// An existing traceframe entry with different flags or matcher is updated.
+// An existing traceframe entry with different flags or matcher is updated;
+// duplicates, and traceframe entries in the other format's shape, are
+// removed. The Cursor format adds "version": 1 when the file has none.
 absl::StatusOr<HookInstallResult> MergeHooksJson(std::string_view existing,
                                                  const HookInstallOptions& options);
 
-// The --print snippet: {"hooks":{<event>:[entry], ...}} pretty-printed.
+// The --print snippet: {"hooks":{<event>:[entry], ...}} pretty-printed
+// ({"version":1,"hooks":...} for Cursor). kAuto is resolved from the path
+// alone (the file is not read).
 std::string HookSnippetJson(const HookInstallOptions& options);
 
 // Reads options.file, merges, writes it atomically if anything changed.
