@@ -59,12 +59,13 @@ std::vector<std::string> SplitList(const std::string& text) {
 
 int HookInstall(HookInstallOptions options) {
   options.source = NormalizeSource(options.source);
-  if (options.events.empty()) return ReportError("--events needs at least one event name");
   absl::StatusOr<HookInstallResult> result = InstallHooks(options);
   if (!result.ok()) return ReportError(result.status());
+  const std::string format(HookFileFormatName(result->format));
   if (options.print) {
     PrintBlock(stdout, "hook install (print)",
                {{"file", options.file},
+                {"format", format},
                 {"command", result->command},
                 {"note",
                  "paste this into the host's hooks/settings file; traceframe writes nothing in "
@@ -73,7 +74,10 @@ int HookInstall(HookInstallOptions options) {
     return kExitOk;
   }
   PrintBlock(stdout, "hook install",
-             {{"file", options.file}, {"command", result->command}, {"result", result->result}});
+             {{"file", options.file},
+              {"format", format},
+              {"command", result->command},
+              {"result", result->result}});
   return kExitOk;
 }
 
@@ -168,27 +172,42 @@ void Install(CLI::App& app, Action& action) {
     auto* cmd = hook->add_subcommand(
         "install", "Wire `traceframe hook ingest` into a hooks/settings JSON file (idempotent)");
     auto options = std::make_shared<HookInstallOptions>();
-    auto events = std::make_shared<std::string>("PreToolUse,PostToolUse");
-    cmd->add_option("--file", options->file, "Hooks file (Claude Code / Codex shape)")
+    auto events = std::make_shared<std::optional<std::string>>();
+    auto format = std::make_shared<std::string>("auto");
+    cmd->add_option("--file", options->file,
+                    "Hooks file (.claude/settings.json, .codex/hooks.json, .cursor/hooks.json)")
+        ->capture_default_str();
+    cmd->add_option("--format", *format,
+                    "Hooks file shape: claude (Claude Code / Codex), cursor (flat Cursor "
+                    "hooks.json), or auto (cursor for a .cursor directory or a file already in "
+                    "Cursor's shape)")
+        ->check(CLI::IsMember({"auto", "claude", "cursor"}))
         ->capture_default_str();
     cmd->add_option("--source", options->source, "--source label for the wired command")
         ->capture_default_str();
     cmd->add_option_function<std::string>(
         "--run-id", [options](const std::string& r) { options->run_id = r; },
         "Pin every event to one run id");
-    cmd->add_option("--matcher", options->matcher, "Tool matcher for tool events")
+    cmd->add_option("--matcher", options->matcher,
+                    "Tool matcher for Claude Code / Codex tool events (not used for Cursor)")
         ->capture_default_str();
-    cmd->add_option("--events", *events,
-                    "Comma-separated host events to wire (e.g. "
-                    "PreToolUse,PostToolUse,PostToolUseFailure,SessionStart,SessionEnd)")
-        ->capture_default_str();
+    cmd->add_option_function<std::string>(
+        "--events", [events](const std::string& e) { *events = e; },
+        "Comma-separated host events to wire. Default PreToolUse,PostToolUse (also e.g. "
+        "PostToolUseFailure,SessionStart,SessionEnd); for Cursor beforeShellExecution,"
+        "afterShellExecution (also e.g. beforeMCPExecution,afterMCPExecution,afterFileEdit,"
+        "sessionEnd)");
     cmd->add_option("--dir", options->dir, "Trace directory for the wired command")
         ->capture_default_str();
     cmd->add_flag("--print", options->print, "Print the snippet; read and write nothing");
     cmd->callback([=, &action] {
       action = [=] {
         HookInstallOptions copy = *options;
-        copy.events = SplitList(*events);
+        copy.format = ParseHookFileFormat(*format).value_or(HookFileFormat::kAuto);
+        if (events->has_value()) {
+          copy.events = SplitList(**events);
+          if (copy.events.empty()) return ReportError("--events needs at least one event name");
+        }
         return HookInstall(copy);
       };
     });

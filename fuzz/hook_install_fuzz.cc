@@ -1,6 +1,7 @@
 // libFuzzer target: merging the traceframe entries into an arbitrary hooks
-// file never crashes, produces valid JSON, and is idempotent (a second merge
-// reports "already wired" and returns the file byte for byte).
+// file (Claude Code / Codex or Cursor shape, chosen or detected) never
+// crashes, produces valid JSON, and is idempotent (a second merge reports
+// "already wired" and returns the file byte for byte).
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,6 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (flags & 2) options.run_id = "r 1";
     if (flags & 4) options.matcher = "";
     if (flags & 8) options.events = {"PreToolUse", "SessionStart", "PreToolUse"};
+    // Both shapes, and auto detection from the path or the content.
+    if (flags & 16) options.format = traceframe::HookFileFormat::kCursor;
+    if (flags & 32) options.format = traceframe::HookFileFormat::kClaude;
+    if (flags & 64) options.file = ".cursor/hooks.json";
   }
   absl::StatusOr<traceframe::HookInstallResult> first = traceframe::MergeHooksJson(input, options);
   if (!first.ok()) return 0;

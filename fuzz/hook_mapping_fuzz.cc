@@ -1,11 +1,13 @@
 // libFuzzer target: hook payload mapping, run-id sanitizing and the git push
 // parser must never crash, and what they produce must be safe: valid JSON
-// payloads of bounded size, filename-safe run ids.
+// payloads of bounded size, filename-safe run ids, a bounded payload.raw in
+// every event with nothing left under a secret-looking key.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "simdjson.h"
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/policy.h"
@@ -32,6 +34,46 @@ bool FilenameSafe(std::string_view id) {
   return true;
 }
 
+// No value under a secret-looking key survives, apart from bools and nulls
+// (kept) and the redaction marker.
+bool Redacted(simdjson::dom::element value) {
+  simdjson::dom::object object;
+  if (value.get_object().get(object) == simdjson::SUCCESS) {
+    for (auto field : object) {
+      if (traceframe::LooksLikeSecretKey(field.key)) {
+        const auto type = field.value.type();
+        std::string_view s;
+        if (type != simdjson::dom::element_type::BOOL &&
+            type != simdjson::dom::element_type::NULL_VALUE &&
+            !(field.value.get_string().get(s) == simdjson::SUCCESS &&
+              s == traceframe::kHookRedacted)) {
+          return false;
+        }
+      } else if (!Redacted(field.value)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  simdjson::dom::array array;
+  if (value.get_array().get(array) == simdjson::SUCCESS) {
+    for (simdjson::dom::element item : array) {
+      if (!Redacted(item)) return false;
+    }
+  }
+  return true;
+}
+
+// payload.raw: present, bounded, redacted.
+void CheckRaw(const std::string& payload_json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element raw;
+  Check(parser.parse(payload_json)["raw"].get(raw) == simdjson::SUCCESS, "raw present");
+  Check(raw.is_object(), "raw is the payload object");
+  Check(simdjson::minify(raw).size() <= traceframe::kHookRawMaxBytes, "raw bounded");
+  Check(Redacted(raw), "raw redacted");
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -53,6 +95,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // A fixed set of fields, each bounded.
     Check(event.payload_json.size() < (size_t{2} << 20), "payload bounded");
     Check(event.kind != traceframe::EventKind::kRunStarted, "no run.started");
+    CheckRaw(event.payload_json);
+  }
+  if (!mapping->ignored && mapping->events.empty()) {  // SessionStart: run.started keeps raw
+    CheckRaw("{" + mapping->started_fields_json + "}");
   }
   return 0;
 }

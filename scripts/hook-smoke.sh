@@ -85,15 +85,40 @@ wired_trace=.traceframe/runs/run-wired-session.traceframe
 has "$("$bin" verify --allow-open --file "$wired_trace")" "valid open trace"
 grep -q '"source":"my agent"' "$wired_trace" || fail "quoted source did not round-trip"
 
+# 6b. Cursor's flat .cursor/hooks.json: detected from the path, wired once,
+#     and the wired command records Cursor's shell events.
+has "$("$bin" hook install --file .cursor/hooks.json --source cursor)" "wired beforeShellExecution and afterShellExecution"
+has "$("$bin" hook install --file .cursor/hooks.json --source cursor)" "already wired"
+grep -q '"version": 1' .cursor/hooks.json || fail "no version in .cursor/hooks.json"
+! grep -q '"matcher"\|"type"' .cursor/hooks.json || fail "Claude-shaped entry in .cursor/hooks.json"
+[ "$(grep -c 'traceframe hook ingest' .cursor/hooks.json)" -eq 2 ] || fail "expected 2 Cursor entries"
+cursor_wired="$(sed -n 's/^ *"command": "\(traceframe hook ingest[^"]*\)"$/\1/p' .cursor/hooks.json | head -1)"
+[ -n "$cursor_wired" ] || fail "no command in .cursor/hooks.json"
+cursor_common='"conversation_id":"conv-smoke","generation_id":"g1","workspace_roots":["/w"],"command":"npm test","cwd":"/w"'
+for payload in "{\"hook_event_name\":\"beforeShellExecution\",$cursor_common}" \
+               "{\"hook_event_name\":\"afterShellExecution\",$cursor_common,\"output\":\"ok\",\"duration\":5}"; do
+  out="$(printf '%s' "$payload" | PATH="$(dirname "$bin"):$PATH" sh -c "$cursor_wired" 2>/dev/null)"
+  [ -z "$out" ] || fail "Cursor hook wrote to stdout: $out"
+done
+cursor_trace=.traceframe/runs/run-conv-smoke.traceframe
+for needle in '"kind":"tool.call"' '"kind":"tool.result"' '"tool":"Shell"' '"source":"cursor"' '"raw":{"hook_event_name":"afterShellExecution"'; do
+  grep -qF "$needle" "$cursor_trace" || fail "missing $needle in $cursor_trace"
+done
+
 # 7. A realistic PreToolUse/PostToolUse pair (Claude Code shape).
 sid="00000000-0000-4000-8000-000000000017"
 common="\"session_id\":\"$sid\",\"transcript_path\":\"/tmp/t.jsonl\",\"cwd\":\"$work\",\"permission_mode\":\"default\",\"tool_use_id\":\"toolu_1\""
 has "$(ingest "{$common,\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"cargo test\"}}" --dir runs)" "tool.call#1"
 has "$(ingest "{$common,\"hook_event_name\":\"PostToolUse\",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"cargo test\"},\"tool_response\":{\"stdout\":\"test result: ok\",\"stderr\":\"\",\"interrupted\":false,\"exit_code\":0}}" --dir runs)" "tool.result#2"
 pair="runs/run-$sid.traceframe"
-for needle in '"tool":"Bash"' '"command":"cargo test"' 'test result: ok' '"exit_code":0'; do
+for needle in '"tool":"Bash"' '"command":"cargo test"' 'test result: ok' '"exit_code":0' '"raw":{"session_id"'; do
   grep -qF "$needle" "$pair" || fail "missing $needle in $pair"
 done
+# The raw payload is kept with secrets redacted.
+ingest '{"hook_event_name":"PreToolUse","session_id":"sec","tool_name":"mcp__x","tool_input":{"api_key":"sk-smoke-secret"},"new_field":"kept"}' --dir runs >/dev/null
+grep -qF '"api_key":"[redacted]"' runs/run-sec.traceframe || fail "api_key not redacted"
+grep -qF '"new_field":"kept"' runs/run-sec.traceframe || fail "unmapped field not kept in raw"
+! grep -q 'sk-smoke-secret' runs/run-sec.traceframe || fail "secret stored"
 
 # 8. Never exit 2, nothing on stdout: usage errors and ignored events.
 rc=0; out="$(printf '{}' | "$bin" hook ingest --no-such-flag 2>/dev/null)" || rc=$?

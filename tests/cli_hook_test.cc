@@ -517,6 +517,39 @@ TEST(CliHook, FiftyMegabyteToolResponseStaysBounded) {
       0);
 }
 
+TEST(CliHook, RawPayloadIsKeptRedactedAndBounded) {
+  TempDir dir;
+  std::string payload =
+      R"({"hook_event_name":"PostToolUse","session_id":"raw","tool_name":"Bash",)"
+      R"("tool_input":{"command":"deploy --prod","api_token":"tok-SECRET-1"},)"
+      R"("env":{"AWS_SECRET_ACCESS_KEY":"wJalr-SECRET-2"},"host_field_from_the_future":"kept",)"
+      R"("tool_response":{"stdout":")";
+  payload.append(200000, 'q');
+  payload.append(R"(","exit_code":0}})");
+  CliResult r = Ingest({"--dir", "runs"}, payload, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  const std::string trace = ReadFileOrDie(dir.File("runs/run-raw.traceframe"));
+  const std::vector<std::string> lines = SplitLines(trace);
+  ASSERT_EQ(lines.size(), 2u);
+  const std::string& result = lines[1];
+  EXPECT_THAT(result, HasSubstr(R"("kind":"tool.result")"));
+  EXPECT_THAT(result, HasSubstr(R"("raw":{"hook_event_name":"PostToolUse","session_id":"raw",)"));
+  EXPECT_THAT(result, HasSubstr(R"("host_field_from_the_future":"kept")"));
+  EXPECT_THAT(result, HasSubstr(R"("api_token":"[redacted]")"));
+  EXPECT_THAT(result, HasSubstr(R"("AWS_SECRET_ACCESS_KEY":"[redacted]")"));
+  EXPECT_THAT(trace, Not(HasSubstr("tok-SECRET-1")));
+  EXPECT_THAT(trace, Not(HasSubstr("wJalr-SECRET-2")));
+  EXPECT_THAT(result, HasSubstr("\"raw_bytes\":" + std::to_string(payload.size())));
+  // output and raw's stdout: 4000 characters each, not 200000.
+  EXPECT_EQ(Count(result, std::string(4000, 'q') + "\\n[truncated]"), 2u);
+  EXPECT_LT(result.size(), 12u * 1024);
+  EXPECT_EQ(RunCli({"verify", "--allow-open", "--strict", "--file", "runs/run-raw.traceframe"},
+                   dir.path())
+                .exit_code,
+            0);
+}
+
 TEST(CliHook, SixtyFourConcurrentFirstEventsMakeOneTrace) {
   TempDir dir;
   constexpr int kN = 64;
@@ -723,6 +756,299 @@ TEST(CliHookInstall, MergeIsIdempotentInTheEngine) {
   EXPECT_EQ(ShellQuote(""), "''");
   EXPECT_EQ(ShellQuote("plain-1.0/x"), "plain-1.0/x");
   EXPECT_EQ(ShellQuote("a'b"), "'a'\\''b'");
+}
+
+// ---- hook install: Cursor's flat hooks.json
+
+// The traceframe command wired for `event` in a Cursor-shaped file.
+std::string CursorWiredCommand(const std::string& hooks_json, const std::string& event) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(hooks_json).get(root) != simdjson::SUCCESS) return "";
+  simdjson::dom::array entries;
+  if (root["hooks"][event].get_array().get(entries) != simdjson::SUCCESS) return "";
+  for (simdjson::dom::element e : entries) {
+    std::string_view command;
+    if (e["command"].get_string().get(command) == simdjson::SUCCESS &&
+        command.find("traceframe hook ingest") != std::string_view::npos) {
+      return std::string(command);
+    }
+  }
+  return "";
+}
+
+TEST(CliHookInstall, CursorFileGetsTheFlatShape) {
+  TempDir dir;
+  CliResult r = RunCli({"hook", "install", "--file", ".cursor/hooks.json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  format      cursor\n"));
+  EXPECT_THAT(r.out, HasSubstr("wired beforeShellExecution and afterShellExecution"));
+  const std::string text = ReadFileOrDie(dir.File(".cursor/hooks.json"));
+  EXPECT_EQ(text,
+            "{\n"
+            "  \"version\": 1,\n"
+            "  \"hooks\": {\n"
+            "    \"beforeShellExecution\": [\n"
+            "      {\n"
+            "        \"command\": \"traceframe hook ingest --source generic --dir "
+            ".traceframe/runs\"\n"
+            "      }\n"
+            "    ],\n"
+            "    \"afterShellExecution\": [\n"
+            "      {\n"
+            "        \"command\": \"traceframe hook ingest --source generic --dir "
+            ".traceframe/runs\"\n"
+            "      }\n"
+            "    ]\n"
+            "  }\n"
+            "}\n");
+  // Idempotent: not even rewritten.
+  struct stat before, after;
+  ASSERT_EQ(stat(dir.File(".cursor/hooks.json").c_str(), &before), 0);
+  r = RunCli({"hook", "install", "--file", ".cursor/hooks.json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("already wired"));
+  ASSERT_EQ(stat(dir.File(".cursor/hooks.json").c_str(), &after), 0);
+  EXPECT_EQ(before.st_ino, after.st_ino);
+  EXPECT_EQ(ReadFileOrDie(dir.File(".cursor/hooks.json")), text);
+}
+
+TEST(CliHookInstall, CursorMergeKeepsForeignEntriesOrderAndIndent) {
+  TempDir dir;
+  ASSERT_EQ(mkdir(dir.File(".cursor").c_str(), 0755), 0);
+  const std::string original = R"({
+    "version": 1,
+    "hooks": {
+        "beforeShellExecution": [
+            {"command": "./hooks/audit.sh", "timeout": 5}
+        ],
+        "stop": [{"command": "notify-send done"}],
+        "afterShellExecution": [
+            {"command": "traceframe hook ingest --source old --dir .traceframe/runs", "timeout": 3},
+            {"command": "./hooks/log.sh"},
+            {"command": "traceframe hook ingest --source older --dir x"}
+        ]
+    },
+    "zz_user_key": true
+}
+)";
+  WriteFileOrDie(dir.File(".cursor/hooks.json"), original);
+  CliResult r =
+      RunCli({"hook", "install", "--file", ".cursor/hooks.json", "--source", "new"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("wired beforeShellExecution; updated afterShellExecution"));
+  const std::string text = ReadFileOrDie(dir.File(".cursor/hooks.json"));
+  // Foreign entries and keys untouched, in their order; the 4-space indent kept.
+  EXPECT_THAT(text,
+              HasSubstr("\"command\": \"./hooks/audit.sh\",\n                \"timeout\": 5"));
+  EXPECT_THAT(text, HasSubstr("notify-send done"));
+  EXPECT_THAT(text, HasSubstr("./hooks/log.sh"));
+  EXPECT_LT(text.find("\"version\""), text.find("\"hooks\""));
+  EXPECT_LT(text.find("\"beforeShellExecution\""), text.find("\"stop\""));
+  EXPECT_LT(text.find("\"stop\""), text.find("\"afterShellExecution\""));
+  EXPECT_LT(text.find("\"hooks\""), text.find("\"zz_user_key\""));
+  EXPECT_LT(text.find("audit.sh"), text.find("--source new"));
+  EXPECT_THAT(text, HasSubstr("\n    \"version\": 1,\n"));
+  // One entry of ours per event; the first stale one was updated in place
+  // (its timeout kept), the duplicate removed.
+  EXPECT_EQ(Count(text, "traceframe hook ingest"), 2u);
+  EXPECT_EQ(Count(text, "--source new"), 2u);
+  EXPECT_EQ(Count(text, "--source old"), 0u);
+  EXPECT_LT(text.find("--source new --dir .traceframe/runs\",\n                \"timeout\": 3"),
+            text.find("./hooks/log.sh"));
+  EXPECT_THAT(text, Not(HasSubstr("\"matcher\"")));
+  EXPECT_THAT(text, Not(HasSubstr("\"type\"")));
+  r = RunCli({"hook", "install", "--file", ".cursor/hooks.json", "--source", "new"}, dir.path());
+  EXPECT_THAT(r.out, HasSubstr("already wired"));
+  EXPECT_EQ(ReadFileOrDie(dir.File(".cursor/hooks.json")), text);
+}
+
+TEST(CliHookInstall, FormatIsDetectedFromTheFileOrChosen) {
+  TempDir dir;
+  // A top-level "version" means Cursor, wherever the file is.
+  WriteFileOrDie(dir.File("v.json"), R"({"version":1,"hooks":{}})");
+  CliResult r = RunCli({"hook", "install", "--file", "v.json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  format      cursor\n"));
+  EXPECT_NE(CursorWiredCommand(ReadFileOrDie(dir.File("v.json")), "beforeShellExecution"), "");
+  // So do flat entries only; Cursor's "version" is added.
+  WriteFileOrDie(dir.File("flat.json"), R"({"hooks":{"afterFileEdit":[{"command":"fmt"}]}})");
+  r = RunCli({"hook", "install", "--file", "flat.json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("wired beforeShellExecution and afterShellExecution; added "
+                               "\"version\": 1"));
+  std::string text = ReadFileOrDie(dir.File("flat.json"));
+  EXPECT_LT(text.find("\"version\": 1"), text.find("\"hooks\""));
+  EXPECT_THAT(text, HasSubstr("\"command\": \"fmt\""));
+  // Matcher groups mean Claude Code / Codex, as does a new file elsewhere.
+  ASSERT_EQ(mkdir(dir.File(".claude").c_str(), 0755), 0);
+  WriteFileOrDie(dir.File(".claude/settings.json"),
+                 R"({"hooks":{"Stop":[{"hooks":[{"type":"command","command":"x"}]}]}})");
+  r = RunCli({"hook", "install", "--file", ".claude/settings.json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  format      claude\n"));
+  EXPECT_NE(WiredCommand(ReadFileOrDie(dir.File(".claude/settings.json")), "PreToolUse"), "");
+  r = RunCli({"hook", "install", "--file", "new.json"}, dir.path());
+  EXPECT_THAT(r.out, HasSubstr("  format      claude\n"));
+  // --format wins over the path.
+  r = RunCli({"hook", "install", "--file", ".cursor/hooks.json", "--format", "claude"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  text = ReadFileOrDie(dir.File(".cursor/hooks.json"));
+  EXPECT_NE(WiredCommand(text, "PreToolUse"), "");
+  EXPECT_THAT(text, Not(HasSubstr("\"version\"")));
+  r = RunCli({"hook", "install", "--file", "c.json", "--format", "cursor"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(CursorWiredCommand(ReadFileOrDie(dir.File("c.json")), "afterShellExecution"), "");
+  r = RunCli({"hook", "install", "--file", "bad.json", "--format", "vscode"}, dir.path());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("--format"));
+  EXPECT_FALSE(FileExists(dir.File("bad.json")));
+}
+
+TEST(CliHookInstall, SwitchingFormatsMovesOurEntry) {
+  TempDir dir;
+  const std::vector<std::string> base = {"hook",   "install",  "--file",
+                                         "h.json", "--events", "beforeShellExecution"};
+  auto install = [&](const std::string& format) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), {"--format", format});
+    return RunCli(args, dir.path());
+  };
+  ASSERT_EQ(install("claude").exit_code, 0);
+  std::string text = ReadFileOrDie(dir.File("h.json"));
+  EXPECT_NE(WiredCommand(text, "beforeShellExecution"), "");
+  CliResult r = install("cursor");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("updated beforeShellExecution"));
+  text = ReadFileOrDie(dir.File("h.json"));
+  EXPECT_EQ(WiredCommand(text, "beforeShellExecution"), "");
+  EXPECT_NE(CursorWiredCommand(text, "beforeShellExecution"), "");
+  EXPECT_EQ(Count(text, "traceframe hook ingest"), 1u);
+  r = install("claude");
+  EXPECT_THAT(r.out, HasSubstr("updated beforeShellExecution"));
+  text = ReadFileOrDie(dir.File("h.json"));
+  EXPECT_NE(WiredCommand(text, "beforeShellExecution"), "");
+  EXPECT_EQ(CursorWiredCommand(text, "beforeShellExecution"), "");
+  EXPECT_EQ(Count(text, "traceframe hook ingest"), 1u);
+}
+
+TEST(CliHookInstall, CursorPrintAndMoreEvents) {
+  TempDir dir;
+  CliResult r = RunCli({"hook", "install", "--print", "--file", ".cursor/hooks.json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  format      cursor\n"));
+  EXPECT_THAT(r.out, HasSubstr("{\n  \"version\": 1,\n  \"hooks\": {\n    "
+                               "\"beforeShellExecution\": [\n      {\n        \"command\": "
+                               "\"traceframe hook ingest --source generic --dir "
+                               ".traceframe/runs\"\n      }\n    ],\n"));
+  EXPECT_THAT(r.out, HasSubstr("\"afterShellExecution\""));
+  EXPECT_THAT(r.out, Not(HasSubstr("\"matcher\"")));
+  EXPECT_THAT(r.out, Not(HasSubstr("PreToolUse")));
+  EXPECT_FALSE(FileExists(dir.File(".cursor")));
+  r = RunCli({"hook", "install", "--file", ".cursor/hooks.json", "--events",
+              "beforeMCPExecution, afterMCPExecution,afterFileEdit"},
+             dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("wired beforeMCPExecution, afterMCPExecution and afterFileEdit"));
+  const std::string text = ReadFileOrDie(dir.File(".cursor/hooks.json"));
+  EXPECT_EQ(Count(text, "traceframe hook ingest"), 3u);
+  EXPECT_THAT(text, Not(HasSubstr("ShellExecution")));
+  r = RunCli({"hook", "install", "--file", ".cursor/hooks.json", "--events", " , "}, dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--events needs at least one event name"));
+}
+
+TEST(CliHookInstall, WiredCursorCommandRecordsCursorEvents) {
+  TempDir dir;
+  ASSERT_EQ(
+      RunCli({"hook", "install", "--file", ".cursor/hooks.json", "--source", "cursor"}, dir.path())
+          .exit_code,
+      0);
+  const std::string hooks = ReadFileOrDie(dir.File(".cursor/hooks.json"));
+  const std::string before = CursorWiredCommand(hooks, "beforeShellExecution");
+  const std::string after = CursorWiredCommand(hooks, "afterShellExecution");
+  ASSERT_NE(before, "");
+  ASSERT_EQ(before, after);
+  const std::string common =
+      R"("conversation_id":"conv-9","generation_id":"gen-1","workspace_roots":["/w"],)"
+      R"("cursor_version":"2.0.77","command":"npm test","cwd":"/w")";
+  CliResult r = testing::RunProgram({"sh", "-c", before}, dir.path(),
+                                    "{\"hook_event_name\":\"beforeShellExecution\"," + common + "}",
+                                    {PathWithCli()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "");  // Cursor reads a before* hook's stdout as its answer
+  EXPECT_THAT(r.err, HasSubstr("tool.call#1"));
+  r = testing::RunProgram({"sh", "-c", after}, dir.path(),
+                          "{\"hook_event_name\":\"afterShellExecution\"," + common +
+                              R"(,"output":"2 passing","duration":812})",
+                          {PathWithCli()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("tool.result#2"));
+  const std::string path = ".traceframe/runs/run-conv-9.traceframe";
+  const std::vector<std::string> lines = SplitLines(ReadFileOrDie(dir.File(path)));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[1], HasSubstr(R"("tool":"Shell")"));
+  EXPECT_THAT(lines[1], HasSubstr(R"("command":"npm test")"));
+  EXPECT_THAT(lines[1], HasSubstr(R"("source":"cursor")"));
+  EXPECT_THAT(lines[1], HasSubstr(R"("cursor_version":"2.0.77")"));
+  EXPECT_THAT(lines[2], HasSubstr(R"("output":"2 passing")"));
+  EXPECT_THAT(lines[2], HasSubstr(R"("duration_ms":812)"));
+  EXPECT_THAT(lines[2], HasSubstr(R"("success":true)"));
+  EXPECT_EQ(RunCli({"verify", "--allow-open", "--file", path}, dir.path()).exit_code, 0);
+}
+
+TEST(CliHookInstall, CursorMergeIsIdempotentInTheEngine) {
+  HookInstallOptions options;
+  options.file = "hooks.json";
+  options.format = HookFileFormat::kCursor;
+  absl::StatusOr<HookInstallResult> first = MergeHooksJson("", options);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->format, HookFileFormat::kCursor);
+  EXPECT_EQ(first->result, "wired beforeShellExecution and afterShellExecution");
+  absl::StatusOr<HookInstallResult> second = MergeHooksJson(first->json, options);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->result, "already wired");
+  EXPECT_EQ(second->json, first->json);
+  // Only "version" missing: added, and said so.
+  options.format = HookFileFormat::kAuto;
+  options.file = ".cursor/hooks.json";
+  absl::StatusOr<HookInstallResult> versionless = MergeHooksJson(
+      R"({"hooks":{"beforeShellExecution":[{"command":"traceframe hook ingest --source generic --dir .traceframe/runs"}],)"
+      R"("afterShellExecution":[{"command":"traceframe hook ingest --source generic --dir .traceframe/runs"}]}})",
+      options);
+  ASSERT_TRUE(versionless.ok());
+  EXPECT_EQ(versionless->result, "already wired (added \"version\": 1)");
+  EXPECT_THAT(versionless->json, ::testing::StartsWith("{\n  \"version\": 1,\n  \"hooks\""));
+  // An event that is not an array is an error, as in the Claude shape.
+  absl::StatusOr<HookInstallResult> bad =
+      MergeHooksJson(R"({"version":1,"hooks":{"beforeShellExecution":{}}})", options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("not an array"));
+}
+
+TEST(CliHookInstall, ResolveFormat) {
+  HookInstallOptions o;
+  EXPECT_EQ(ResolveHookFileFormat(o, ""), HookFileFormat::kClaude);
+  o.file = ".cursor/hooks.json";
+  EXPECT_EQ(ResolveHookFileFormat(o, ""), HookFileFormat::kCursor);
+  o.file = "/home/u/.cursor//hooks.json";
+  EXPECT_EQ(ResolveHookFileFormat(o, ""), HookFileFormat::kCursor);
+  o.file = ".cursor";  // a file named .cursor is not in a .cursor directory
+  EXPECT_EQ(ResolveHookFileFormat(o, ""), HookFileFormat::kClaude);
+  o.file = "x/hooks.json";
+  EXPECT_EQ(ResolveHookFileFormat(o, R"({"version":1})"), HookFileFormat::kCursor);
+  EXPECT_EQ(ResolveHookFileFormat(o, R"({"hooks":{"stop":[{"command":"a"}]}})"),
+            HookFileFormat::kCursor);
+  EXPECT_EQ(
+      ResolveHookFileFormat(o, R"({"hooks":{"stop":[{"command":"a"}],"Stop":[{"hooks":[]}]}})"),
+      HookFileFormat::kClaude);
+  EXPECT_EQ(ResolveHookFileFormat(o, "{bad"), HookFileFormat::kClaude);
+  o.format = HookFileFormat::kClaude;
+  EXPECT_EQ(ResolveHookFileFormat(o, R"({"version":1})"), HookFileFormat::kClaude);
+  EXPECT_EQ(ParseHookFileFormat("cursor"), HookFileFormat::kCursor);
+  EXPECT_EQ(ParseHookFileFormat("Cursor"), std::nullopt);
+  EXPECT_EQ(DefaultHookEvents(HookFileFormat::kClaude),
+            (std::vector<std::string>{"PreToolUse", "PostToolUse"}));
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Hook payload mapping (engine/src/hook_mapping.cc): the reference's mapping
 // unit tests (H1-H10) adapted, every fix of reference §11 items 17-21, and
 // the real payload shapes of Claude Code, Codex and Cursor.
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -334,7 +336,8 @@ TEST(HookMapping, LongHostStringsAreBoundedWithMarkerAndByteLength) {
                       big + R"("}})");
   ASSERT_EQ(m.events.size(), 1u);
   const std::string& p = m.events[0].payload_json;
-  EXPECT_LT(p.size(), 6000u);
+  // output and raw.tool_response.stdout: 4000 characters each.
+  EXPECT_LT(p.size(), 9000u);
   EXPECT_EQ(Field(p, "output"), "\"" + std::string(4000, 'x') + "\\n[truncated]\"");
   EXPECT_EQ(Field(p, "output_bytes"), "50000");
   // Exactly 4000 characters (multibyte) are kept whole, with no marker.
@@ -360,8 +363,10 @@ TEST(HookMapping, NestedInputStringsAndHugeValuesAreBounded) {
   array += "]";
   HookMapping n =
       Map(R"({"hook_event_name":"PreToolUse","tool_name":"X","tool_input":)" + array + "}");
-  EXPECT_LT(n.events[0].payload_json.size(), 6000u);
+  EXPECT_LT(Field(n.events[0].payload_json, "input").size(), 4100u);
   EXPECT_EQ(Field(n.events[0].payload_json, "input_bytes"), std::to_string(array.size()));
+  // raw holds what fits of it (payload.raw tests below).
+  EXPECT_LT(n.events[0].payload_json.size(), 4100u + kHookRawMaxBytes);
 }
 
 TEST(HookMapping, SafeRunIds) {
@@ -400,6 +405,219 @@ TEST(HookMapping, ReferenceQuirksKept) {
             EventKind::kToolResult);
   EXPECT_EQ(Map(R"({"failure":true})").events[0].kind, EventKind::kError);
   EXPECT_EQ(Map(R"({"name":42,"tool_name":"Bash"})").hook_event, "42");
+}
+
+// ---- payload.raw
+
+// The keys of a JSON object, in order.
+std::vector<std::string> Keys(const std::string& json) {
+  std::vector<std::string> keys;
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  if (parser.parse(json).get_object().get(object) != simdjson::SUCCESS) return keys;
+  for (auto field : object) keys.emplace_back(field.key);
+  return keys;
+}
+
+TEST(HookMappingRaw, EveryEventKeepsTheWholePayloadInHostOrder) {
+  // Fields traceframe does not map (prompt_id, effort, a new host field)
+  // survive in raw, key order and all.
+  const std::string payload =
+      R"({"session_id":"s","hook_event_name":"PreToolUse","tool_name":"Bash",)"
+      R"("tool_input":{"command":"ls","description":"list"},"prompt_id":"p-1",)"
+      R"("effort":{"level":"high"},"zz_new_field":[1,2.5,null,true],"decision":"allow"})";
+  HookMapping m = Map(payload);
+  ASSERT_EQ(m.events.size(), 2u);
+  for (const PendingEvent& e : m.events) {
+    EXPECT_EQ(Field(e.payload_json, "raw"), payload);
+    EXPECT_EQ(Field(e.payload_json, "raw_bytes"), "");  // nothing was cut
+    // The payload's own keys stay sorted; raw is one of them.
+    const std::vector<std::string> keys = Keys(e.payload_json);
+    EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end())) << e.payload_json;
+    EXPECT_NE(std::find(keys.begin(), keys.end(), "raw"), keys.end());
+  }
+  // Whitespace in the payload as received is not kept (compact JSON).
+  HookMapping spaced = Map("{ \"hook_event_name\" : \"PostToolUse\",\n  \"output\" : \"ok\" }");
+  EXPECT_EQ(Field(spaced.events[0].payload_json, "raw"),
+            R"({"hook_event_name":"PostToolUse","output":"ok"})");
+}
+
+TEST(HookMappingRaw, EveryKindCarriesRaw) {
+  for (const char* payload :
+       {R"({"hook_event_name":"PostToolUseFailure","tool_name":"Bash","error":"e"})",
+        R"({"hook_event_name":"PermissionRequest","tool_name":"Bash"})",
+        R"({"hook_event_name":"StopFailure","error":"rate_limit"})",
+        R"({"hook_event_name":"SessionEnd","reason":"logout"})",
+        R"({"hook_event_name":"afterFileEdit","file_path":"/a","edits":[]})",
+        R"({"decision":"deny","capability":"git.push"})"}) {
+    HookMapping m = Map(payload);
+    ASSERT_FALSE(m.events.empty()) << payload;
+    for (const PendingEvent& e : m.events) EXPECT_EQ(Field(e.payload_json, "raw"), payload);
+  }
+  // SessionStart only creates the trace: run.started keeps the payload.
+  const std::string start =
+      R"({"hook_event_name":"sessionStart","conversation_id":"c","workspace_roots":["/w"],)"
+      R"("cursor_version":"2.0.77","user_email":"u@example.com"})";
+  HookMapping m = Map(start);
+  EXPECT_TRUE(m.events.empty());
+  EXPECT_EQ(Field("{" + m.started_fields_json + "}", "raw"), start);
+  // Other payloads do not put raw into run.started (their event has it).
+  EXPECT_THAT(Map(R"({"hook_event_name":"PreToolUse","tool_name":"Bash"})").started_fields_json,
+              Not(HasSubstr("\"raw\"")));
+}
+
+TEST(HookMappingRaw, SecretsAreRedactedInRawAndInCopiedValues) {
+  const std::string payload =
+      R"({"hook_event_name":"beforeMCPExecution","tool_name":"github",)"
+      R"("tool_input":{"repo":"a/b","api_key":"sk-live-123","headers":{"Authorization":"Bearer abc"}},)"
+      R"("env":{"GITHUB_TOKEN":"ghp_secret","PATH":"/usr/bin"},"password":4242,)"
+      R"("credentials":{"user":"alice","pass":"hunter2"},"Set-Cookie":["sid=xyz"],)"
+      R"("has_token":true,"refresh_token":null,"command":"npx github-mcp"})";
+  HookMapping m = Map(payload);
+  ASSERT_EQ(m.events.size(), 1u);
+  const std::string& p = m.events[0].payload_json;
+  for (const char* secret :
+       {"sk-live-123", "Bearer abc", "ghp_secret", "4242", "alice", "hunter2", "sid=xyz"}) {
+    EXPECT_THAT(p, Not(HasSubstr(secret)));
+  }
+  const std::string raw = Field(p, "raw");
+  EXPECT_THAT(raw, HasSubstr(R"("api_key":"[redacted]")"));
+  EXPECT_THAT(raw, HasSubstr(R"("headers":{"Authorization":"[redacted]"})"));
+  EXPECT_THAT(raw, HasSubstr(R"("env":{"GITHUB_TOKEN":"[redacted]","PATH":"/usr/bin"})"));
+  EXPECT_THAT(raw, HasSubstr(R"("password":"[redacted]")"));
+  EXPECT_THAT(raw, HasSubstr(R"("credentials":"[redacted]")"));
+  EXPECT_THAT(raw, HasSubstr(R"("Set-Cookie":"[redacted]")"));
+  // A bool or null under such a key says nothing secret and is kept.
+  EXPECT_THAT(raw, HasSubstr(R"("has_token":true)"));
+  EXPECT_THAT(raw, HasSubstr(R"("refresh_token":null)"));
+  // Unrelated values are untouched.
+  EXPECT_THAT(raw, HasSubstr(R"("command":"npx github-mcp")"));
+  // The mapped input is redacted the same way.
+  EXPECT_EQ(Field(p, "input"),
+            R"({"repo":"a/b","api_key":"[redacted]","headers":{"Authorization":"[redacted]"}})");
+  // Redaction alone cuts nothing.
+  EXPECT_EQ(Field(p, "raw_bytes"), "");
+}
+
+TEST(HookMappingRaw, SecretKeyRule) {
+  for (const char* key : {"token",
+                          "GITHUB_TOKEN",
+                          "access_token",
+                          "x-api-key",
+                          "apiKey",
+                          "API_KEY",
+                          "Set-Cookie",
+                          "cookie",
+                          "client_secret",
+                          "PASSWORD",
+                          "db.password",
+                          "passwd",
+                          "private_key",
+                          "privateKey",
+                          "aws_secret_access_key",
+                          "AccessKey",
+                          "credentials",
+                          "Authorization",
+                          "proxy-authorization",
+                          "max_tokens"}) {
+    EXPECT_TRUE(LooksLikeSecretKey(key)) << key;
+  }
+  for (const char* key : {"command", "file_path", "session_id", "cwd", "description", "author",
+                          "keyword", "tool_use_id", "transcript_path", "pass", "key", ""}) {
+    EXPECT_FALSE(LooksLikeSecretKey(key)) << key;
+  }
+}
+
+TEST(HookMappingRaw, HugeStringsAreBoundedAndTheOriginalSizeRecorded) {
+  const std::string big(50000, 'x');
+  const std::string payload =
+      R"({"hook_event_name":"PostToolUse","tool_name":"Bash","tool_response":{"stdout":")" + big +
+      R"(","exit_code":0},"extra":"small"})";
+  HookMapping m = Map(payload);
+  ASSERT_EQ(m.events.size(), 1u);
+  const std::string& p = m.events[0].payload_json;
+  EXPECT_EQ(Field(p, "raw"), R"({"hook_event_name":"PostToolUse","tool_name":"Bash",)"
+                             R"("tool_response":{"stdout":")" +
+                                 std::string(4000, 'x') +
+                                 R"(\n[truncated]","exit_code":0},"extra":"small"})");
+  EXPECT_EQ(Field(p, "raw_bytes"), std::to_string(payload.size()));
+  // The same cut as the mapped output (UTF-8 safe: 4000 characters).
+  std::string euro;
+  for (int i = 0; i < 4001; ++i) euro += "\xE2\x82\xAC";
+  HookMapping e = Map(R"({"hook_event_name":"PostToolUse","note":")" + euro + "\"}");
+  const std::string raw = Field(e.events[0].payload_json, "raw");
+  EXPECT_THAT(raw, HasSubstr("\"" + euro.substr(0, 3 * 4000) + "\\n[truncated]\""));
+  EXPECT_TRUE(ValidateJson(raw).ok());
+  // Long keys are cut too.
+  HookMapping k = Map(R"({"hook_event_name":"PostToolUse",")" + big + R"(":1})");
+  EXPECT_LT(Field(k.events[0].payload_json, "raw").size(), 4100u);
+}
+
+TEST(HookMappingRaw, DeepNestingIsReplacedByAMarker) {
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += R"({"a":)";
+  deep += "1";
+  for (int i = 0; i < 100; ++i) deep += "}";
+  const std::string payload = R"({"hook_event_name":"PostToolUse","deep":)" + deep + "}";
+  HookMapping m = Map(payload);
+  const std::string& p = m.events[0].payload_json;
+  const std::string raw = Field(p, "raw");
+  EXPECT_TRUE(ValidateJson(raw).ok());
+  // The payload is level 0; "deep" is level 1; containers from level 32 on
+  // are replaced.
+  std::string expected_prefix = R"({"hook_event_name":"PostToolUse","deep":)";
+  for (int i = 1; i < 32; ++i) expected_prefix += R"({"a":)";
+  EXPECT_THAT(raw, StartsWith(expected_prefix + R"("[omitted: nested deeper than 32 levels]"})"));
+  EXPECT_EQ(Field(p, "raw_bytes"), std::to_string(payload.size()));
+}
+
+TEST(HookMappingRaw, TotalSizeIsBoundedWithMarkers) {
+  // 3000 keys of 100-character values: ~330 KB even with no long string.
+  std::string payload = R"({"hook_event_name":"PostToolUse","tool_name":"Bash","fields":{)";
+  for (int i = 0; i < 3000; ++i) {
+    if (i) payload += ",";
+    payload += "\"k" + std::to_string(i) + "\":\"" + std::string(100, 'v') + "\"";
+  }
+  payload += R"(},"items":[)";
+  for (int i = 0; i < 3000; ++i) payload += (i ? ",\"" : "\"") + std::string(100, 'i') + "\"";
+  payload += R"(],"after":"kept?"})";
+  HookMapping m = Map(payload);
+  ASSERT_EQ(m.events.size(), 1u);
+  const std::string& p = m.events[0].payload_json;
+  const std::string raw = Field(p, "raw");
+  EXPECT_TRUE(ValidateJson(raw).ok());
+  EXPECT_LE(raw.size(), kHookRawMaxBytes);
+  EXPECT_GT(raw.size(), kHookRawMaxBytes - 8192);  // what fits is kept
+  EXPECT_EQ(Field(p, "raw_bytes"), std::to_string(payload.size()));
+  // The first keys are kept in order; the rest of "fields" is counted, and
+  // every later member of the payload is counted at the top level.
+  EXPECT_THAT(raw, StartsWith(R"({"hook_event_name":"PostToolUse","tool_name":"Bash",)"
+                              R"("fields":{"k0":")"));
+  EXPECT_THAT(raw, ::testing::ContainsRegex(
+                       R"(,"\[omitted[]]":"[0-9]+ keys over the size limit"[}],"\[omitted[]]":)"
+                       R"("2 keys over the size limit"[}]$)"));
+  EXPECT_THAT(raw, Not(HasSubstr("kept?")));
+  // A long key that crosses the limit is dropped with its value, even when
+  // the value is a container that would stop at the limit by itself.
+  std::string long_key = R"({"hook_event_name":"PostToolUse","fields":{)";
+  for (int i = 0; i < 520; ++i) {
+    long_key += "\"k" + std::to_string(i) + "\":\"" + std::string(100, 'v') + "\",";
+  }
+  long_key += "\"";
+  for (int i = 0; i < 4000; ++i) long_key += "\\u0001";  // 6 bytes each, escaped
+  long_key += R"(":{"a":"b"}}})";
+  const std::string long_key_raw = Field(Map(long_key).events[0].payload_json, "raw");
+  EXPECT_LE(long_key_raw.size(), kHookRawMaxBytes);
+  EXPECT_THAT(long_key_raw, ::testing::EndsWith(R"("k519":")" + std::string(100, 'v') +
+                                                R"(","[omitted]":"1 key over the size limit"}})"));
+  // An array over the limit ends with a counted item.
+  std::string array_payload = R"({"hook_event_name":"PostToolUse","items":[)";
+  for (int i = 0; i < 3000; ++i) array_payload += (i ? ",\"" : "\"") + std::string(100, 'i') + "\"";
+  array_payload += "]}";
+  const std::string array_raw = Field(Map(array_payload).events[0].payload_json, "raw");
+  EXPECT_LE(array_raw.size(), kHookRawMaxBytes);
+  EXPECT_THAT(array_raw, ::testing::ContainsRegex(
+                             R"(,"\[omitted: [0-9]+ items over the size limit[]]"[]][}]$)"));
 }
 
 }  // namespace

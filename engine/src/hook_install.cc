@@ -1,7 +1,8 @@
 // `hook install`: an idempotent merge of the traceframe hook entries into a
-// host's hooks/settings JSON file (Claude Code and Codex shape:
-// {"hooks":{"<Event>":[{"matcher":..., "hooks":[{"type":"command",
-// "command":...}]}]}}).
+// host's hooks/settings JSON file, in one of two shapes: Claude Code and
+// Codex ({"hooks":{"<Event>":[{"matcher":..., "hooks":[{"type":"command",
+// "command":...}]}]}}) or Cursor ({"version":1,"hooks":{"<event>":
+// [{"command":...}]}}).
 //
 // User config is edited, not regenerated: keys keep their order (simdjson's
 // DOM keeps object order), the file's indent unit is reused, foreign entries
@@ -43,6 +44,12 @@ struct Value {
     Value v;
     v.type = kString;
     v.scalar = std::move(s);
+    return v;
+  }
+  static Value Number(std::string text) {
+    Value v;
+    v.type = kNumber;
+    v.scalar = std::move(text);
     return v;
   }
   Value* Find(std::string_view key) {
@@ -233,6 +240,97 @@ bool IsOurs(const Value& handler) {
          Contains(command->scalar, "traceframe hook ingest");
 }
 
+// The handlers array of a Claude Code / Codex matcher group, if any.
+Value* GroupHandlers(Value& group) {
+  if (group.type != Value::kObject) return nullptr;
+  Value* handlers = group.Find("hooks");
+  return handlers != nullptr && handlers->type == Value::kArray ? handlers : nullptr;
+}
+
+// A Cursor entry of ours: {"command":"traceframe hook ingest ..."} with no
+// nested "hooks" array.
+bool IsOurFlatEntry(Value& entry) { return IsOurs(entry) && GroupHandlers(entry) == nullptr; }
+
+// Removes our handlers from Claude Code / Codex matcher groups in `list`
+// (a group left empty goes too). Returns whether anything was removed.
+bool RemoveNestedEntries(Value* list) {
+  bool removed = false;
+  for (size_t g = list->items.size(); g-- > 0;) {
+    Value* handlers = GroupHandlers(list->items[g]);
+    if (handlers == nullptr) continue;
+    const size_t before = handlers->items.size();
+    for (size_t h = handlers->items.size(); h-- > 0;) {
+      if (IsOurs(handlers->items[h])) {
+        handlers->items.erase(handlers->items.begin() + static_cast<long>(h));
+      }
+    }
+    if (handlers->items.size() == before) continue;
+    removed = true;
+    if (handlers->items.empty()) list->items.erase(list->items.begin() + static_cast<long>(g));
+  }
+  return removed;
+}
+
+// Removes Cursor-shaped entries of ours from `list`.
+bool RemoveFlatEntries(Value* list) {
+  bool removed = false;
+  for (size_t i = list->items.size(); i-- > 0;) {
+    if (IsOurFlatEntry(list->items[i])) {
+      list->items.erase(list->items.begin() + static_cast<long>(i));
+      removed = true;
+    }
+  }
+  return removed;
+}
+
+std::string_view ParentDirName(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return {};
+  std::string_view dir = path.substr(0, slash);
+  while (!dir.empty() && dir.back() == '/') dir.remove_suffix(1);
+  const size_t parent_slash = dir.rfind('/');
+  return parent_slash == std::string_view::npos ? dir : dir.substr(parent_slash + 1);
+}
+
+// What an existing file's shape says: a top-level "version" or flat
+// {"command":...} entries only mean Cursor; matcher groups mean Claude.
+std::optional<HookFileFormat> FormatOfContent(Value& root) {
+  if (root.type != Value::kObject) return std::nullopt;
+  if (root.Find("version") != nullptr) return HookFileFormat::kCursor;
+  Value* hooks = root.Find("hooks");
+  if (hooks == nullptr || hooks->type != Value::kObject) return std::nullopt;
+  bool flat = false;
+  for (auto& [event, list] : hooks->members) {
+    if (list.type != Value::kArray) continue;
+    for (Value& entry : list.items) {
+      if (entry.type != Value::kObject) continue;
+      if (entry.Find("hooks") != nullptr) return HookFileFormat::kClaude;
+      if (entry.Find("command") != nullptr) flat = true;
+    }
+  }
+  if (flat) return HookFileFormat::kCursor;
+  return std::nullopt;
+}
+
+HookFileFormat Resolve(const HookInstallOptions& options, Value* root) {
+  if (options.format != HookFileFormat::kAuto) return options.format;
+  if (ParentDirName(options.file) == ".cursor") return HookFileFormat::kCursor;
+  if (root != nullptr) {
+    if (std::optional<HookFileFormat> format = FormatOfContent(*root)) return *format;
+  }
+  return HookFileFormat::kClaude;
+}
+
+std::vector<std::string> EventsToWire(const HookInstallOptions& options, HookFileFormat format) {
+  return options.events.empty() ? DefaultHookEvents(format) : options.events;
+}
+
+Value CursorEntry(const std::string& command) {
+  Value entry = Value::Object();
+  entry.Set("command", Value::String(command));
+  return entry;
+}
+
 std::string JoinNames(const std::vector<std::string>& names) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -266,6 +364,9 @@ absl::StatusOr<std::string> MergeEvent(Value* hooks, const std::string& event,
             ", not an array; traceframe changed nothing (fix it by hand or remove it)"));
   }
   const std::optional<std::string> matcher = WantedMatcher(options, event);
+  // A Cursor-shaped entry of ours (from an install with --format cursor)
+  // is not a handler Claude Code or Codex would run.
+  const bool removed_flat = RemoveFlatEntries(list);
   // Every traceframe handler under this event: (group index, handler index).
   std::vector<std::pair<size_t, size_t>> ours;
   for (size_t g = 0; g < list->items.size(); ++g) {
@@ -278,9 +379,9 @@ absl::StatusOr<std::string> MergeEvent(Value* hooks, const std::string& event,
   }
   if (ours.empty()) {
     list->items.push_back(Group(matcher, command));
-    return std::string("wired");
+    return std::string(removed_flat ? "updated" : "wired");
   }
-  bool changed = false;
+  bool changed = removed_flat;
   // Duplicates would record every event twice: keep only the first.
   for (size_t k = ours.size(); k-- > 1;) {
     Value& group = list->items[ours[k].first];
@@ -338,7 +439,81 @@ absl::StatusOr<std::string> MergeEvent(Value* hooks, const std::string& event,
   return std::string(changed ? "updated" : "present");
 }
 
+// Wires one event in the Cursor shape; returns "wired", "updated" or
+// "present". Foreign entries and the other keys of our entry (a timeout the
+// user added) are left alone.
+absl::StatusOr<std::string> MergeCursorEvent(Value* hooks, const std::string& event,
+                                             const std::string& command, std::string_view file) {
+  Value* list = hooks->Find(event);
+  if (list == nullptr) list = &hooks->Set(event, Value::Array());
+  if (list->type != Value::kArray) {
+    return absl::FailedPreconditionError(
+        Cat("\"hooks\".\"", event, "\" in ", file, " is a ", TypeName(*list),
+            ", not an array; traceframe changed nothing (fix it by hand or remove it)"));
+  }
+  // A matcher group of ours (from an install with --format claude) is not an
+  // entry Cursor would run.
+  bool changed = RemoveNestedEntries(list);
+  std::vector<size_t> ours;
+  for (size_t i = 0; i < list->items.size(); ++i) {
+    if (IsOurFlatEntry(list->items[i])) ours.push_back(i);
+  }
+  if (ours.empty()) {
+    list->items.push_back(CursorEntry(command));
+    return std::string(changed ? "updated" : "wired");
+  }
+  // Duplicates would record every event twice: keep only the first.
+  for (size_t k = ours.size(); k-- > 1;) {
+    list->items.erase(list->items.begin() + static_cast<long>(ours[k]));
+    changed = true;
+  }
+  Value* current = list->items[ours[0]].Find("command");
+  if (current->scalar != command) {
+    current->scalar = command;
+    changed = true;
+  }
+  return std::string(changed ? "updated" : "present");
+}
+
 }  // namespace
+
+std::string_view HookFileFormatName(HookFileFormat format) {
+  switch (format) {
+    case HookFileFormat::kAuto:
+      return "auto";
+    case HookFileFormat::kClaude:
+      return "claude";
+    case HookFileFormat::kCursor:
+      return "cursor";
+  }
+  return "auto";
+}
+
+std::optional<HookFileFormat> ParseHookFileFormat(std::string_view name) {
+  for (HookFileFormat format :
+       {HookFileFormat::kAuto, HookFileFormat::kClaude, HookFileFormat::kCursor}) {
+    if (name == HookFileFormatName(format)) return format;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> DefaultHookEvents(HookFileFormat format) {
+  if (format == HookFileFormat::kCursor) return {"beforeShellExecution", "afterShellExecution"};
+  return {"PreToolUse", "PostToolUse"};
+}
+
+HookFileFormat ResolveHookFileFormat(const HookInstallOptions& options, std::string_view existing) {
+  if (options.format != HookFileFormat::kAuto || StripWhitespace(existing).empty()) {
+    return Resolve(options, nullptr);
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element element;
+  if (parser.parse(existing.data(), existing.size(), true).get(element) != simdjson::SUCCESS) {
+    return Resolve(options, nullptr);
+  }
+  Value root = FromElement(element);
+  return Resolve(options, &root);
+}
 
 std::string HookIngestCommand(const HookInstallOptions& options) {
   std::string command =
@@ -350,13 +525,19 @@ std::string HookIngestCommand(const HookInstallOptions& options) {
 
 std::string HookSnippetJson(const HookInstallOptions& options) {
   const std::string command = HookIngestCommand(options);
+  const HookFileFormat format = Resolve(options, nullptr);
   Value hooks = Value::Object();
-  for (const std::string& event : options.events) {
+  for (const std::string& event : EventsToWire(options, format)) {
     Value list = Value::Array();
-    list.items.push_back(Group(WantedMatcher(options, event), command));
+    if (format == HookFileFormat::kCursor) {
+      list.items.push_back(CursorEntry(command));
+    } else {
+      list.items.push_back(Group(WantedMatcher(options, event), command));
+    }
     hooks.Set(event, std::move(list));
   }
   Value root = Value::Object();
+  if (format == HookFileFormat::kCursor) root.Set("version", Value::Number("1"));
   root.Set("hooks", std::move(hooks));
   std::string out;
   Emit(&out, root, "  ", 0);
@@ -384,6 +565,11 @@ absl::StatusOr<HookInstallResult> MergeHooksJson(std::string_view existing,
       return absl::InvalidArgumentError(Cat(file, " must contain a JSON object"));
     }
   }
+  result.format = Resolve(options, &root);
+  const bool cursor = result.format == HookFileFormat::kCursor;
+  // Cursor wants the schema version; an existing one is left as it is.
+  const bool add_version = cursor && root.Find("version") == nullptr;
+  if (add_version) root.members.insert(root.members.begin(), {"version", Value::Number("1")});
   Value* hooks = root.Find("hooks");
   if (hooks == nullptr) hooks = &root.Set("hooks", Value::Object());
   if (hooks->type != Value::kObject) {
@@ -391,8 +577,10 @@ absl::StatusOr<HookInstallResult> MergeHooksJson(std::string_view existing,
         Cat("\"hooks\" in ", file, " is a ", TypeName(*hooks),
             ", not an object; traceframe changed nothing (fix it by hand or remove it)"));
   }
-  for (const std::string& event : options.events) {
-    absl::StatusOr<std::string> outcome = MergeEvent(hooks, event, options, result.command, file);
+  for (const std::string& event : EventsToWire(options, result.format)) {
+    absl::StatusOr<std::string> outcome =
+        cursor ? MergeCursorEvent(hooks, event, result.command, file)
+               : MergeEvent(hooks, event, options, result.command, file);
     if (!outcome.ok()) return outcome.status();
     if (*outcome == "wired") {
       result.wired.push_back(event);
@@ -403,7 +591,12 @@ absl::StatusOr<HookInstallResult> MergeHooksJson(std::string_view existing,
     }
   }
   result.result = Describe(result);
-  if (result.wired.empty() && result.updated.empty() && !StripWhitespace(existing).empty()) {
+  const bool had_file = !StripWhitespace(existing).empty();
+  if (add_version && had_file) {
+    result.result.append(result.result == "already wired" ? " (added \"version\": 1)"
+                                                          : "; added \"version\": 1");
+  }
+  if (result.wired.empty() && result.updated.empty() && !add_version && had_file) {
     result.json = std::string(existing);  // unchanged: byte for byte
   } else {
     Emit(&result.json, root, DetectIndentUnit(existing), 0);
@@ -416,6 +609,7 @@ absl::StatusOr<HookInstallResult> InstallHooks(const HookInstallOptions& options
   if (options.print) {
     HookInstallResult result;
     result.command = HookIngestCommand(options);
+    result.format = Resolve(options, nullptr);
     result.json = HookSnippetJson(options);
     result.result = "printed";
     return result;
@@ -440,7 +634,7 @@ absl::StatusOr<HookInstallResult> InstallHooks(const HookInstallOptions& options
   }
   absl::StatusOr<HookInstallResult> result = MergeHooksJson(existing, options);
   if (!result.ok()) return result;
-  if (!exists || !result->wired.empty() || !result->updated.empty()) {
+  if (!exists || result->json != existing) {
     absl::Status status = WriteFileAtomically(target, result->json);
     if (!status.ok()) return status;
     // Keep the user's permissions (settings files may be private).

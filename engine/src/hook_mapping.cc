@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <initializer_list>
+#include <limits>
 #include <map>
 
 #include "simdjson.h"
@@ -159,43 +160,174 @@ std::string BoundString(std::string_view s, bool* truncated) {
   return out;
 }
 
-// Appends `value` compactly with every long string cut.
-void AppendBounded(std::string* out, element value, bool* truncated) {
-  switch (value.type()) {
-    case element_type::STRING:
-      AppendJsonString(out, BoundString(value.get_string().value_unsafe(), truncated));
-      return;
-    case element_type::OBJECT: {
-      out->push_back('{');
-      bool first = true;
-      simdjson::dom::object object;
-      if (value.get_object().get(object) != simdjson::SUCCESS) return;
-      for (auto field : object) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendJsonString(out, BoundString(field.key, truncated));
-        out->push_back(':');
-        AppendBounded(out, field.value, truncated);
-      }
-      out->push_back('}');
-      return;
-    }
-    case element_type::ARRAY: {
-      out->push_back('[');
-      bool first = true;
-      simdjson::dom::array array;
-      if (value.get_array().get(array) != simdjson::SUCCESS) return;
-      for (element item : array) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendBounded(out, item, truncated);
-      }
-      out->push_back(']');
-      return;
-    }
-    default:
-      out->append(simdjson::to_string(value));
+// AppendJsonString(out, BoundString(s)) without BoundString's copy for the
+// common short string (AppendJsonString replaces invalid UTF-8 itself).
+void AppendBoundedString(std::string* out, std::string_view s, bool* truncated) {
+  if (s.size() <= kHookStringMaxChars) {
+    AppendJsonString(out, s);
+  } else {
+    AppendJsonString(out, BoundString(s, truncated));
   }
+}
+
+// A value under a secret-looking key is replaced, unless it is a bool or
+// null (which cannot carry a credential and say whether one was set).
+bool Redactable(element value) {
+  return value.type() != element_type::BOOL && value.type() != element_type::NULL_VALUE;
+}
+
+// Copies a host JSON value compactly: long strings cut (BoundString), values
+// under secret-looking keys replaced by kHookRedacted, containers nested
+// deeper than kHookMaxDepth replaced by a marker, and (with a limit) the
+// output kept under `limit` bytes by omitting the members and items that do
+// not fit. Key order is the host's.
+class BoundedCopy {
+ public:
+  // `limit`: out->size() stays at or under it, apart from the markers (at
+  // most one per open container); the size_t maximum for no limit.
+  BoundedCopy(std::string* out, size_t limit) : out_(out), limit_(limit) {}
+
+  void Value(element value, size_t depth) {
+    switch (value.type()) {
+      case element_type::STRING:
+        AppendBoundedString(out_, value.get_string().value_unsafe(), &cut_);
+        return;
+      case element_type::OBJECT:
+      case element_type::ARRAY:
+        if (depth >= kHookMaxDepth) {
+          AppendJsonString(out_, Cat("[omitted: nested deeper than ", kHookMaxDepth, " levels]"));
+          cut_ = true;
+          return;
+        }
+        if (value.type() == element_type::OBJECT) {
+          Object(value, depth);
+        } else {
+          Array(value, depth);
+        }
+        return;
+      default:
+        out_->append(simdjson::to_string(value));
+    }
+  }
+
+  // Something was cut, redacted values aside.
+  bool cut() const { return cut_; }
+
+ private:
+  // Drops what was appended since `mark`; everything after it is omitted.
+  void Drop(size_t mark) {
+    out_->resize(mark);
+    full_ = true;
+    cut_ = true;
+  }
+
+  // Called after appending a member or item that started at `mark`: drops it
+  // if it crossed the limit, unless a nested container already stopped at
+  // the limit and kept what fitted (a container starts under the limit, and
+  // then only its markers may cross it).
+  bool Fits(size_t mark) {
+    if (full_ || out_->size() <= limit_) return true;
+    Drop(mark);
+    return false;
+  }
+
+  void Object(element value, size_t depth) {
+    simdjson::dom::object object;
+    if (value.get_object().get(object) != simdjson::SUCCESS) return;
+    out_->push_back('{');
+    bool first = true;
+    size_t omitted = 0;
+    for (auto field : object) {
+      if (full_) {
+        ++omitted;
+        continue;
+      }
+      const size_t mark = out_->size();
+      if (!first) out_->push_back(',');
+      AppendBoundedString(out_, field.key, &cut_);
+      out_->push_back(':');
+      if (out_->size() > limit_) {  // a long key alone crosses the limit
+        Drop(mark);
+        ++omitted;
+        continue;
+      }
+      if (LooksLikeSecretKey(field.key) && Redactable(field.value)) {
+        AppendJsonString(out_, kHookRedacted);
+      } else {
+        Value(field.value, depth + 1);
+      }
+      if (!Fits(mark)) {
+        ++omitted;
+        continue;
+      }
+      first = false;
+    }
+    if (omitted > 0) {
+      if (!first) out_->push_back(',');
+      Append(out_, "\"[omitted]\":\"", omitted, omitted == 1 ? " key" : " keys",
+             " over the size limit\"");
+    }
+    out_->push_back('}');
+  }
+
+  void Array(element value, size_t depth) {
+    simdjson::dom::array array;
+    if (value.get_array().get(array) != simdjson::SUCCESS) return;
+    out_->push_back('[');
+    bool first = true;
+    size_t omitted = 0;
+    for (element item : array) {
+      if (full_) {
+        ++omitted;
+        continue;
+      }
+      const size_t mark = out_->size();
+      if (!first) out_->push_back(',');
+      Value(item, depth + 1);
+      if (!Fits(mark)) {
+        ++omitted;
+        continue;
+      }
+      first = false;
+    }
+    if (omitted > 0) {
+      if (!first) out_->push_back(',');
+      Append(out_, "\"[omitted: ", omitted, omitted == 1 ? " item" : " items",
+             " over the size limit]\"");
+    }
+    out_->push_back(']');
+  }
+
+  std::string* out_;
+  size_t limit_;
+  bool cut_ = false;
+  bool full_ = false;
+};
+
+// Appends `value` compactly with every long string cut and secrets redacted.
+void AppendBounded(std::string* out, element value, bool* truncated) {
+  BoundedCopy copy(out, std::numeric_limits<size_t>::max());
+  copy.Value(value, 0);
+  if (copy.cut()) *truncated = true;
+}
+
+// Room left under kHookRawMaxBytes for the markers of open containers (at
+// most kHookMaxDepth, each under 60 bytes) and their closing brackets.
+constexpr size_t kRawMarkerSlack = 4096;
+static_assert(kHookMaxDepth * 64 <= kRawMarkerSlack, "raw markers must fit the slack");
+
+// payload.raw: the whole host payload, bounded and redacted.
+struct RawPayload {
+  std::string json;
+  bool cut = false;
+};
+
+RawPayload RawOf(element root) {
+  RawPayload raw;
+  BoundedCopy copy(&raw.json, kHookRawMaxBytes - kRawMarkerSlack);
+  copy.Value(root, 0);
+  raw.cut = copy.cut();
+  return raw;
 }
 
 // Collects payload fields and writes them with sorted keys, as the reference
@@ -225,13 +357,12 @@ class PayloadBuilder {
     AppendBounded(&json, value, &truncated);
     if (json.size() > kHookValueMaxBytes) {
       // Too big even with every string cut (many small values): keep the
-      // start of its JSON text as a string.
-      const std::string text = simdjson::to_string(value);
+      // start of its (redacted) JSON text as a string.
       bool cut = false;
-      std::string preview = TruncateUtf8Chars(text, kHookStringMaxChars, &cut);
+      std::string preview = TruncateUtf8Chars(json, kHookStringMaxChars, &cut);
       preview.append(kHookTruncatedMarker);
       String(key, preview);
-      Raw(Cat(key, "_bytes"), Cat(text.size()));
+      Raw(Cat(key, "_bytes"), Cat(simdjson::to_string(value).size()));
       return;
     }
     Raw(key, std::move(json));
@@ -423,13 +554,24 @@ std::string Hex16(uint64_t value) {
   return out;
 }
 
-// Shared by every kind: source, hook_event and host.
-void AddCommon(PayloadBuilder* b, element root, const std::string& source,
-               const std::string& hook_event) {
-  b->String("source", source);
-  b->BoundedString("hook_event", hook_event);
-  std::optional<std::string> host = HostJson(root);
-  if (host) b->Raw("host", *host);
+// What every event of one payload shares.
+struct Common {
+  element root;
+  const std::string& source;
+  const std::string& hook_event;
+  std::optional<std::string> host;  // HostJson
+  RawPayload raw;
+  size_t payload_bytes;  // the payload text as received
+};
+
+// Shared by every kind: source, hook_event, host and raw (+ raw_bytes, the
+// size of the payload as received, when raw had to be cut).
+void AddCommon(PayloadBuilder* b, const Common& common) {
+  b->String("source", common.source);
+  b->BoundedString("hook_event", common.hook_event);
+  if (common.host) b->Raw("host", *common.host);
+  b->Raw("raw", common.raw.json);
+  if (common.raw.cut) b->Raw("raw_bytes", Cat(common.payload_bytes));
 }
 
 void AddToolAndCommand(PayloadBuilder* b, const std::optional<std::string>& tool,
@@ -438,12 +580,12 @@ void AddToolAndCommand(PayloadBuilder* b, const std::optional<std::string>& tool
   if (command) b->BoundedString("command", *command);
 }
 
-std::string ToolResultPayload(element root, const std::string& source,
-                              const std::string& hook_event, bool failure,
+std::string ToolResultPayload(const Common& common, bool failure,
                               const std::optional<std::string>& tool,
                               const std::optional<std::string>& command) {
+  const element root = common.root;
   PayloadBuilder b;
-  AddCommon(&b, root, source, hook_event);
+  AddCommon(&b, common);
   AddToolAndCommand(&b, tool, command);
   const std::optional<std::string> error = StringRule(root, kErrorPaths);
   std::optional<element> exit_code =
@@ -497,6 +639,30 @@ std::string ToolResultPayload(element root, const std::string& source,
 }
 
 }  // namespace
+
+bool LooksLikeSecretKey(std::string_view key) {
+  // Lowercased, separators dropped: "X-Api-Key" -> "xapikey". Keys are
+  // short: a stack buffer, with the heap only for long ones.
+  char buffer[64];
+  std::string heap;
+  char* folded = buffer;
+  if (key.size() > sizeof(buffer)) {
+    heap.resize(key.size());
+    folded = heap.data();
+  }
+  size_t n = 0;
+  for (char c : key) {
+    if (c == '_' || c == '-' || c == '.' || c == ' ') continue;
+    folded[n++] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  const std::string_view k(folded, n);
+  if (n < 5) return false;  // shorter than the shortest word
+  for (std::string_view word : {"token", "secret", "password", "passwd", "apikey", "authorization",
+                                "cookie", "credential", "privatekey", "accesskey"}) {
+    if (Contains(k, word)) return true;
+  }
+  return false;
+}
 
 uint64_t Fnv1a64(std::string_view bytes) {
   uint64_t hash = 0xcbf29ce484222325ULL;
@@ -619,6 +785,7 @@ absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapO
   }
   const std::optional<std::string> command = StringRule(root, kCommandPaths);
   const std::string& source = options.source;
+  const Common common{root, source, mapping.hook_event, HostJson(root), RawOf(root), json.size()};
 
   // run.started fields, used only if this payload creates the trace.
   {
@@ -638,11 +805,16 @@ absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapO
       Append(&f, ",\"model\":", JsonString(BoundString(*model, &cut)));
     }
     if (cwd) Append(&f, ",\"cwd\":", JsonString(BoundString(*cwd, &cut)));
+    if (meaning == Meaning::kSessionStart) {
+      // run.started is this payload's only event: it keeps the payload.
+      Append(&f, ",\"raw\":", common.raw.json);
+      if (common.raw.cut) Append(&f, ",\"raw_bytes\":", json.size());
+    }
   }
 
   auto add_decision = [&](std::string_view decision_word) {
     PayloadBuilder b;
-    AddCommon(&b, root, source, mapping.hook_event);
+    AddCommon(&b, common);
     AddToolAndCommand(&b, tool, command);
     b.BoundedString("decision", decision_word);
     if (std::optional<std::string> capability =
@@ -676,7 +848,7 @@ absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapO
   switch (meaning) {
     case Meaning::kToolCall: {
       PayloadBuilder b;
-      AddCommon(&b, root, source, mapping.hook_event);
+      AddCommon(&b, common);
       AddToolAndCommand(&b, tool, command);
       if (std::optional<element> input =
               ValueRule(root, {"tool_input", "toolInput", "input", "arguments", "args",
@@ -690,12 +862,11 @@ absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapO
     case Meaning::kToolFailure:
       mapping.events.push_back(
           PendingEvent{EventKind::kToolResult,
-                       ToolResultPayload(root, source, mapping.hook_event,
-                                         meaning == Meaning::kToolFailure, tool, command)});
+                       ToolResultPayload(common, meaning == Meaning::kToolFailure, tool, command)});
       break;
     case Meaning::kError: {
       PayloadBuilder b;
-      AddCommon(&b, root, source, mapping.hook_event);
+      AddCommon(&b, common);
       AddToolAndCommand(&b, tool, command);
       b.BoundedString("message", StringRule(root, {"message", "error_message", "error.message",
                                                    "error", "error_type"})
@@ -708,7 +879,7 @@ absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapO
     }
     case Meaning::kSessionEnd: {
       PayloadBuilder b;
-      AddCommon(&b, root, source, mapping.hook_event);
+      AddCommon(&b, common);
       b.String("status", "ended");
       const std::optional<std::string> reason = StringRule(root, {"reason", "end_reason"});
       if (reason) {

@@ -33,6 +33,15 @@ inline constexpr std::string_view kHookTruncatedMarker = "\n[truncated]";
 // A copied JSON value (tool input, output) larger than this after string
 // truncation is stored as a truncated string of its JSON text instead.
 inline constexpr size_t kHookValueMaxBytes = 64 * 1024;
+// payload.raw (the host payload as received, bounded and redacted) is at
+// most this many bytes of JSON; content past it is replaced by markers.
+inline constexpr size_t kHookRawMaxBytes = kHookValueMaxBytes;
+// Copied JSON values (payload.raw, input, response, ...) nested deeper than
+// this are replaced by a marker string.
+inline constexpr size_t kHookMaxDepth = 32;
+// Replaces the value under a key that looks like a secret (token, password,
+// api_key, ...; see LooksLikeSecretKey) in every copied JSON value.
+inline constexpr std::string_view kHookRedacted = "[redacted]";
 // hook ingest refuses larger stdin payloads.
 inline constexpr size_t kHookMaxPayloadBytes = size_t{256} << 20;
 // Run ids (and so file names) are bounded to this many bytes.
@@ -46,6 +55,12 @@ std::string NormalizeSource(std::string_view label);
 // of the original appended ("-h<8 hex>"), so different unsafe ids never
 // collide. Safe ids are returned unchanged.
 std::string SafeRunId(std::string_view raw);
+
+// True for an object key whose value must not be stored: ASCII
+// case-insensitive, ignoring '_', '-', '.' and ' ', the key contains token,
+// secret, password, passwd, apikey, authorization, cookie, credential,
+// privatekey or accesskey ("GITHUB_TOKEN", "x-api-key", "Set-Cookie").
+bool LooksLikeSecretKey(std::string_view key);
 
 // FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
 uint64_t Fnv1a64(std::string_view bytes);
@@ -116,12 +131,34 @@ absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
 
 // ---- hook install
 
+// The shape of a hooks file.
+enum class HookFileFormat {
+  // kCursor when the file is in a `.cursor` directory, or the existing file
+  // has a top-level "version" or only flat {"command":...} entries; else
+  // kClaude.
+  kAuto,
+  // Claude Code / Codex: {"hooks":{"<Event>":[{"matcher":...,
+  // "hooks":[{"type":"command","command":...}]}]}}.
+  kClaude,
+  // Cursor: {"version":1,"hooks":{"<event>":[{"command":...}]}}.
+  kCursor,
+};
+
+// "auto", "claude", "cursor".
+std::string_view HookFileFormatName(HookFileFormat format);
+// The inverse of HookFileFormatName; nullopt for anything else.
+std::optional<HookFileFormat> ParseHookFileFormat(std::string_view name);
+// PreToolUse,PostToolUse (Claude Code / Codex) or
+// beforeShellExecution,afterShellExecution (Cursor).
+std::vector<std::string> DefaultHookEvents(HookFileFormat format);
+
 struct HookInstallOptions {
   std::string file = ".agent/hooks.json";
+  HookFileFormat format = HookFileFormat::kAuto;
   std::string source = "generic";
   std::optional<std::string> run_id;
-  std::string matcher = "Bash";
-  std::vector<std::string> events = {"PreToolUse", "PostToolUse"};
+  std::string matcher = "Bash";     // Claude Code / Codex tool events only
+  std::vector<std::string> events;  // empty: DefaultHookEvents(format)
   std::string dir = ".traceframe/runs";
   bool print = false;  // compute and return the snippet; read and write nothing
 };
@@ -129,10 +166,16 @@ struct HookInstallOptions {
 struct HookInstallResult {
   std::string command;  // the wired, shell-quoted command
   std::string result;   // "wired PreToolUse and PostToolUse", "already wired", ...
+  HookFileFormat format = HookFileFormat::kClaude;  // as resolved, never kAuto
   bool written = false;
   std::vector<std::string> wired, updated, present;
   std::string json;  // the new file contents, or the --print snippet
 };
+
+// options.format with kAuto resolved against options.file and the file's
+// text (`existing`, empty when missing or not read). Text that is not a JSON
+// object counts as no evidence.
+HookFileFormat ResolveHookFileFormat(const HookInstallOptions& options, std::string_view existing);
 
 // "traceframe hook ingest --source S --dir D [--run-id ID]", shell-quoted.
 std::string HookIngestCommand(const HookInstallOptions& options);
@@ -140,11 +183,15 @@ std::string HookIngestCommand(const HookInstallOptions& options);
 // Merges the traceframe entries into `existing` (a hooks/settings file's
 // text; empty or blank means {}) and returns the new text in
 // result.json. Keys keep their order; the file's indent unit is kept.
-// An existing traceframe entry with different flags or matcher is updated.
+// An existing traceframe entry with different flags or matcher is updated;
+// duplicates, and traceframe entries in the other format's shape, are
+// removed. The Cursor format adds "version": 1 when the file has none.
 absl::StatusOr<HookInstallResult> MergeHooksJson(std::string_view existing,
                                                  const HookInstallOptions& options);
 
-// The --print snippet: {"hooks":{<event>:[entry], ...}} pretty-printed.
+// The --print snippet: {"hooks":{<event>:[entry], ...}} pretty-printed
+// ({"version":1,"hooks":...} for Cursor). kAuto is resolved from the path
+// alone (the file is not read).
 std::string HookSnippetJson(const HookInstallOptions& options);
 
 // Reads options.file, merges, writes it atomically if anything changed.
