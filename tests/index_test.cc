@@ -373,6 +373,28 @@ TEST(IndexWriter, AppendsKeepTheIndexEqualToARebuild) {
   EXPECT_EQ(SummaryOutcome(path), WithoutIndex([&] { return SummaryOutcome(path); }));
 }
 
+// One write of many events ending in run.finished (a recorder's last round
+// is often megabytes): the events before run.finished go in place, so the
+// slow path scans one line, and the index ends current, status included.
+TEST(IndexWriter, ABigWriteEndingInRunFinishedKeepsTheIndexCurrent) {
+  TempDir dir;
+  const std::string path = dir.File("big-finish.traceframe");
+  ASSERT_TRUE(InitTrace(path, "run-bf", "{\"status\":\"started\"}", false, NoSync()).ok());
+  std::vector<PendingEvent> events;
+  const std::string filler(500, 'x');
+  for (int i = 0; i < 2000; ++i) {  // ~1.1 MB, over the 256 KiB a writer may scan
+    events.push_back(PendingEvent{EventKind::kModelCall, "{\"model\":\"" + filler + "\"}"});
+  }
+  events.push_back(PendingEvent{EventKind::kRunFinished, "{\"status\":\"success\"}"});
+  ASSERT_TRUE(AppendEvents(path, events, NoSync()).ok());
+  absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->state, "ok") << check->detail;
+  ASSERT_TRUE(check->stored.has_value());
+  EXPECT_EQ(check->stored->facts.events, 2002u);
+  EXPECT_EQ(check->stored->facts.finished_status, "success");
+}
+
 TEST(IndexWriter, InitAndForceReplaceGiveTheNewTraceItsIndex) {
   TempDir dir;
   const std::string path = dir.File("t.traceframe");

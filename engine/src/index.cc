@@ -964,9 +964,23 @@ void ExtendIndex(const MappedView& view, TraceIndex* index, const IndexBuildOpti
 
 void UpdateIndexAfterWrite(const IndexWrite& w) {
   if (IndexDisabled() || w.trace_fd < 0) return;
-  if (w.before) {
+  if (w.before && !w.lines.empty()) {
     UniqueFd idx_fd(::open(IndexPathFor(w.trace_path).c_str(), O_RDWR | O_CLOEXEC));
-    if (idx_fd.valid() && UpdateInPlace(w, idx_fd.get())) return;
+    if (idx_fd.valid()) {
+      if (w.lines.back().kind != EventKind::kRunFinished) {
+        if (UpdateInPlace(w, idx_fd.get())) return;
+      } else if (w.lines.size() > 1) {
+        // run.finished (always last) stores its status, which only the slow
+        // path does. Take the lines before it in place first, so the slow
+        // path scans one line, not the whole write: a recorder's last round
+        // can be megabytes, far over what the slow path may scan.
+        IndexWrite before_finish;
+        before_finish.before = w.before;
+        before_finish.lines.assign(w.lines.begin(), w.lines.end() - 1);
+        before_finish.size_after = w.lines.back().offset;
+        (void)UpdateInPlace(before_finish, idx_fd.get());
+      }
+    }
   }
   RefreshLocked(w.trace_path, w.trace_fd, w.size_after, kWriterScanLimit);
 }
