@@ -35,12 +35,12 @@ bool FilenameSafe(std::string_view id) {
 }
 
 // No value under a secret-looking key survives, apart from bools and nulls
-// (kept) and the redaction marker.
+// (kept), numbers under token-count keys (kept) and the redaction marker.
 bool Redacted(simdjson::dom::element value) {
   simdjson::dom::object object;
   if (value.get_object().get(object) == simdjson::SUCCESS) {
     for (auto field : object) {
-      if (traceframe::LooksLikeSecretKey(field.key)) {
+      if (traceframe::LooksLikeSecretKey(field.key, field.value.is_number())) {
         const auto type = field.value.type();
         std::string_view s;
         if (type != simdjson::dom::element_type::BOOL &&

@@ -472,12 +472,13 @@ TEST(HookMappingRaw, SecretsAreRedactedInRawAndInCopiedValues) {
       R"("tool_input":{"repo":"a/b","api_key":"sk-live-123","headers":{"Authorization":"Bearer abc"}},)"
       R"("env":{"GITHUB_TOKEN":"ghp_secret","PATH":"/usr/bin"},"password":4242,)"
       R"("credentials":{"user":"alice","pass":"hunter2"},"Set-Cookie":["sid=xyz"],)"
-      R"("has_token":true,"refresh_token":null,"command":"npx github-mcp"})";
+      R"("has_token":true,"refresh_token":null,"command":"npx github-mcp",)"
+      R"("usage":{"input_tokens":1234,"session_token":"tok-987"}})";
   HookMapping m = Map(payload);
   ASSERT_EQ(m.events.size(), 1u);
   const std::string& p = m.events[0].payload_json;
-  for (const char* secret :
-       {"sk-live-123", "Bearer abc", "ghp_secret", "4242", "alice", "hunter2", "sid=xyz"}) {
+  for (const char* secret : {"sk-live-123", "Bearer abc", "ghp_secret", "4242", "alice", "hunter2",
+                             "sid=xyz", "tok-987"}) {
     EXPECT_THAT(p, Not(HasSubstr(secret)));
   }
   const std::string raw = Field(p, "raw");
@@ -490,6 +491,8 @@ TEST(HookMappingRaw, SecretsAreRedactedInRawAndInCopiedValues) {
   // A bool or null under such a key says nothing secret and is kept.
   EXPECT_THAT(raw, HasSubstr(R"("has_token":true)"));
   EXPECT_THAT(raw, HasSubstr(R"("refresh_token":null)"));
+  // A token count is a number, not a secret: usage figures survive.
+  EXPECT_THAT(raw, HasSubstr(R"("usage":{"input_tokens":1234,"session_token":"[redacted]"})"));
   // Unrelated values are untouched.
   EXPECT_THAT(raw, HasSubstr(R"("command":"npx github-mcp")"));
   // The mapped input is redacted the same way.
@@ -521,6 +524,14 @@ TEST(HookMappingRaw, SecretKeyRule) {
                           "proxy-authorization",
                           "max_tokens"}) {
     EXPECT_TRUE(LooksLikeSecretKey(key)) << key;
+  }
+  // Token counts are numbers and stay; a number under any other secret word
+  // (a numeric PIN or password) does not.
+  for (const char* key : {"max_tokens", "input_tokens", "usage.output_tokens", "tokenCount"}) {
+    EXPECT_FALSE(LooksLikeSecretKey(key, /*value_is_number=*/true)) << key;
+  }
+  for (const char* key : {"password", "api_key", "secret_token", "access_key"}) {
+    EXPECT_TRUE(LooksLikeSecretKey(key, /*value_is_number=*/true)) << key;
   }
   for (const char* key : {"command", "file_path", "session_id", "cwd", "description", "author",
                           "keyword", "tool_use_id", "transcript_path", "pass", "key", ""}) {

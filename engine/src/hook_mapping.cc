@@ -251,7 +251,7 @@ class BoundedCopy {
         ++omitted;
         continue;
       }
-      if (LooksLikeSecretKey(field.key) && Redactable(field.value)) {
+      if (Redactable(field.value) && LooksLikeSecretKey(field.key, field.value.is_number())) {
         AppendJsonString(out_, kHookRedacted);
       } else {
         Value(field.value, depth + 1);
@@ -640,7 +640,7 @@ std::string ToolResultPayload(const Common& common, bool failure,
 
 }  // namespace
 
-bool LooksLikeSecretKey(std::string_view key) {
+bool LooksLikeSecretKey(std::string_view key, bool value_is_number) {
   // Lowercased, separators dropped: "X-Api-Key" -> "xapikey". Keys are
   // short: a stack buffer, with the heap only for long ones.
   char buffer[64];
@@ -657,11 +657,11 @@ bool LooksLikeSecretKey(std::string_view key) {
   }
   const std::string_view k(folded, n);
   if (n < 5) return false;  // shorter than the shortest word
-  for (std::string_view word : {"token", "secret", "password", "passwd", "apikey", "authorization",
-                                "cookie", "credential", "privatekey", "accesskey"}) {
+  for (std::string_view word : {"secret", "password", "passwd", "apikey", "authorization", "cookie",
+                                "credential", "privatekey", "accesskey"}) {
     if (Contains(k, word)) return true;
   }
-  return false;
+  return !value_is_number && Contains(k, "token");
 }
 
 uint64_t Fnv1a64(std::string_view bytes) {

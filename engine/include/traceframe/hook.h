@@ -60,7 +60,10 @@ std::string SafeRunId(std::string_view raw);
 // case-insensitive, ignoring '_', '-', '.' and ' ', the key contains token,
 // secret, password, passwd, apikey, authorization, cookie, credential,
 // privatekey or accesskey ("GITHUB_TOKEN", "x-api-key", "Set-Cookie").
-bool LooksLikeSecretKey(std::string_view key);
+// `value_is_number`: a number under a key whose only such word is "token"
+// is a count ("max_tokens": 4096, "input_tokens"), kept; a secret token is a
+// string.
+bool LooksLikeSecretKey(std::string_view key, bool value_is_number = false);
 
 // FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
 uint64_t Fnv1a64(std::string_view bytes);
