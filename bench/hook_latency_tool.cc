@@ -2,7 +2,8 @@
 // spawn the process with a payload on stdin, wait for it to exit. Measured
 // against a 1-event trace and a large (default 1 GiB) trace to show the cost
 // does not grow with the trace, and against spawning /bin/true (the floor set
-// by process start-up on this machine).
+// by process start-up on this machine) and simdjson_noop_tool (the floor of
+// any process that loads libsimdjson.so).
 //
 //   hook_latency_tool --bin build/release/cli/traceframe --dir /tmp/hookbench
 //                     [--iterations 300] [--big-bytes 1073741824]
@@ -185,10 +186,24 @@ int main(int argc, char** argv) {
     RunOnce({args.bin, "hook", "ingest", "--quiet", "--file", small}, payload);
     RunOnce({args.bin, "hook", "ingest", "--quiet", "--file", big}, payload);
   }
-  std::vector<double> t_true, t_version, t_ignored, t_small, t_big, t_dir, t_nosync;
+  // The no-op that loads libsimdjson.so, built next to this tool.
+  std::string noop;
+  {
+    char self[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+      std::string dir(self, static_cast<size_t>(n));
+      dir.resize(dir.rfind('/') + 1);
+      if (::access((dir + "simdjson_noop_tool").c_str(), X_OK) == 0) {
+        noop = dir + "simdjson_noop_tool";
+      }
+    }
+  }
+  std::vector<double> t_true, t_noop, t_version, t_ignored, t_small, t_big, t_dir, t_nosync;
   const std::string runs = args.dir + "/runs";
   for (int i = 0; i < args.iterations; ++i) {
     t_true.push_back(RunOnce({"/bin/true"}, payload));
+    if (!noop.empty()) t_noop.push_back(RunOnce({noop}, payload));
     t_version.push_back(RunOnce({args.bin, "--version"}, payload));
     t_ignored.push_back(RunOnce({args.bin, "hook", "ingest", "--quiet", "--file", small}, ignored));
     t_small.push_back(RunOnce({args.bin, "hook", "ingest", "--quiet", "--file", small}, payload));
@@ -206,6 +221,7 @@ int main(int argc, char** argv) {
     std::printf("%-34s %8.3f %8.3f %8.3f\n", name, s.median, s.p99, s.mean);
   };
   row("/bin/true (spawn floor)", s_true);
+  if (!t_noop.empty()) row("no-op loading libsimdjson.so", Summarize(t_noop));
   row("traceframe --version (start-up)", Summarize(t_version));
   row("ingest, ignored event (no write)", Summarize(t_ignored));
   row("ingest --file, 1-event trace", s_small);
