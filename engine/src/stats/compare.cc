@@ -16,7 +16,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "file_util.h"
 #include "simdjson.h"
 #include "stats/run_set.h"
 #include "stats/statistics.h"
@@ -25,6 +24,7 @@
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
 #include "traceframe/trace_reader.h"
+#include "util/file_util.h"
 
 namespace traceframe {
 
