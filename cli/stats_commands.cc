@@ -185,12 +185,13 @@ void InstallStats(CLI::App& app, Action& action) {
     action = [args]() -> int {
       std::vector<std::pair<std::string, std::string>> where;
       for (const std::string& w : args->where) {
-        absl::StatusOr<Selection> sel = ParseSelection(w);
-        if (!sel.ok() || sel->kind != Selection::Kind::kLabels) {
+        // Always labels here, even when a file of that name exists.
+        const size_t eq = w.find('=');
+        if (eq == std::string::npos || eq == 0) {
           std::fprintf(stderr, "Error: --where %s: expected K=V\n", w.c_str());
           return kExitUsage;
         }
-        where.insert(where.end(), sel->labels.begin(), sel->labels.end());
+        where.emplace_back(w.substr(0, eq), w.substr(eq + 1));
       }
       auto pool = LoadPool(args->sources);
       if (!pool.ok()) return ReportError(pool.status());
