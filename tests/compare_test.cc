@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "simdjson.h"
 #include "stats/run_set.h"
+#include "test_util.h"
 
 namespace traceframe {
 namespace {
@@ -184,6 +185,47 @@ TEST(ParsePrices, ReadsModelsAndDefaultsCachedToInput) {
   EXPECT_EQ(t->at("b").cached_input, 0.1);
   EXPECT_FALSE(ParsePrices(R"({"models":{"a":{"input":-1}}})").ok());
   EXPECT_FALSE(ParsePrices("[]").ok());
+}
+
+TEST(ReadToolFacts, ParallelPassMatchesOneThread) {
+  testing::TempDir dir;
+  std::vector<std::string> paths;
+  for (int i = 0; i < 64; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    std::string text =
+        testing::EventLine(id, "e0", "run.started", 1000, 0, "{}") + "\n" +
+        testing::EventLine(id, "e1", "tool.call", 1000, 1, R"({"tool":"shell"})") + "\n" +
+        testing::EventLine(id, "e2", "tool.call", 1001, 2, R"({"tool":"shell"})") + "\n" +
+        testing::EventLine(id, "e3", "tool.result", 1000 + i, 3,
+                           i % 4 == 0 ? R"({"tool":"shell","success":false,"error":"e"})"
+                                      : R"({"tool":"shell","success":true})") +
+        "\n" +
+        testing::EventLine(id, "e4", "permission.decision", 1100, 4,
+                           R"({"capability":"c","decision":"deny"})") +
+        "\n";
+    paths.push_back(dir.File(id + ".traceframe"));
+    testing::WriteFileOrDie(paths.back(), text);
+  }
+  paths.push_back(dir.File("missing.traceframe"));
+  std::vector<std::string> unreadable_one, unreadable_many;
+  std::vector<RunToolFacts> one = ReadToolFacts(paths, 1, &unreadable_one);
+  std::vector<RunToolFacts> many = ReadToolFacts(paths, 4, &unreadable_many);
+  ASSERT_EQ(one.size(), many.size());
+  EXPECT_EQ(unreadable_many, std::vector<std::string>{dir.File("missing.traceframe")});
+  EXPECT_EQ(unreadable_one, unreadable_many);
+  for (size_t i = 0; i + 1 < paths.size(); ++i) {
+    const ToolFacts& a = one[i].tools.at("shell");
+    const ToolFacts& b = many[i].tools.at("shell");
+    EXPECT_EQ(a.calls, 2u);
+    EXPECT_EQ(a.results, 1u);
+    EXPECT_EQ(b.failures, i % 4 == 0 ? 1u : 0u);
+    // The result pairs with the first call (FIFO): latency = ts difference.
+    ASSERT_EQ(b.latencies_ms.size(), 1u);
+    EXPECT_EQ(b.latencies_ms[0], static_cast<double>(i));
+    EXPECT_EQ(a.latencies_ms, b.latencies_ms);
+    EXPECT_EQ(a.errors, b.errors);
+    EXPECT_EQ(many[i].denies, 1u);
+  }
 }
 
 constexpr char kDoc[] =
