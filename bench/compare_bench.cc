@@ -20,7 +20,7 @@ namespace {
 // written once per size and side.
 std::string LedgerFile(int count, int side) {
   const std::string path = Cat(std::filesystem::temp_directory_path().string(),
-                               "/traceframe-compare-bench-", count, "-", side, ".traceframe");
+                               "/traceframe-compare-bench-v2-", count, "-", side, ".traceframe");
   if (std::filesystem::exists(path)) return path;
   std::string text;
   for (int i = 0; i < count; ++i) {
@@ -38,6 +38,13 @@ std::string LedgerFile(int count, int side) {
     e.started_ms = 1764057600000 + i * 1000LL;
     e.finished_ms = e.started_ms + 30000 + (i * 104729 % 60000);
     e.duration_ms = *e.finished_ms - e.started_ms;
+    e.usage.input_tokens = 20000 + static_cast<uint64_t>(i % 5000);
+    e.usage.cache_read_input_tokens = 12000;
+    e.usage.output_tokens = 1500;
+    e.usage.reasoning_output_tokens = 300;
+    e.models = {"claude-sonnet-4-5"};
+    e.source = "claude-code";
+    e.labels = {{"variant", b ? "b" : "a"}, {"task", Cat("task-", i)}};
     text += LedgerEntryJson(e);
     text.push_back('\n');
   }

@@ -167,5 +167,74 @@ TEST(CliStatsTest, ErrorsAreClear) {
   EXPECT_EQ(r.exit_code, 2);
 }
 
+TEST(CliStatsTest, CompareByLabelsPairedByTask) {
+  TempDir dir;
+  FortyTasks(dir);
+  CliResult r = RunCli({"compare", "--baseline", "variant=a", "--candidate", "variant=b", "--dir",
+                        "a", "--dir", "b", "--pair-by", "task", "--json"},
+                       dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Number(r.out, "/baseline/runs"), 40);
+  EXPECT_EQ(Number(r.out, "/paired/tasks"), 40);
+  EXPECT_EQ(Number(r.out, "/paired/fixed"), 8);  // tasks 0-7
+  EXPECT_EQ(Number(r.out, "/paired/broke"), 2);  // tasks 10, 11
+  // Exact McNemar 8 vs 2: 2 * (1 + 10 + 45) / 1024.
+  EXPECT_DOUBLE_EQ(Number(r.out, "/paired/mcnemar_p"), 0.109375);
+  // Newcombe paired, cells (28, 2, 8, 2): statistics_test.cc's oracle.
+  EXPECT_NEAR(Number(r.out, "/success/delta/ci_low"), -0.0026261177, 1e-9);
+  EXPECT_THAT(r.out, HasSubstr("\"flipped\":[{\"task\":\"t10\",\"change\":\"broke\","
+                               "\"baseline_runs\":[\"a-t10\"],\"candidate_runs\":[\"b-t10\"]},"
+                               "{\"task\":\"t11\",\"change\":\"broke\""));
+  r = RunCli(
+      {"compare", "--baseline", "variant=a", "--candidate", "variant=b", "--dir", "a", "--dir", "b",
+       "--pair-by", "task", "--fail-if", "paired.broke > 0 && paired.mcnemar_p < 0.05"},
+      dir.path());
+  EXPECT_EQ(r.exit_code, 0) << r.err;  // p = 0.11: not significant
+  EXPECT_THAT(r.out, HasSubstr("broke t10  A: a-t10  B: b-t10"));
+}
+
+TEST(CliStatsTest, StatsGroupByVariant) {
+  TempDir dir;
+  FortyTasks(dir);
+  CliResult r =
+      RunCli({"stats", "--dir", "a", "--dir", "b", "--group-by", "variant", "--json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"group\":\"a\""));
+  EXPECT_DOUBLE_EQ(Number(r.out, "/groups/0/stats/success_rate"), 0.75);
+  EXPECT_DOUBLE_EQ(Number(r.out, "/groups/1/stats/success_rate"), 0.9);
+  r = RunCli({"stats", "--dir", "a", "--dir", "b", "--where", "variant=b", "--json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Number(r.out, "/groups/0/stats/runs"), 40);
+  EXPECT_EQ(Number(r.out, "/groups/0/stats/successes"), 36);
+}
+
+TEST(CliStatsTest, TokensAndCostFromModelCalls) {
+  TempDir dir;
+  for (int i = 0; i < 2; ++i) {
+    const std::string id = "u" + std::to_string(i);
+    WriteFileOrDie(dir.File("runs/" + id + ".traceframe"),
+                   EventLine(id, "e0", "run.started", 1000, 0, "{}") + "\n" +
+                       EventLine(id, "e1", "model.call", 1001, 1,
+                                 R"({"model":"m","usage":{"input_tokens":1000000,)"
+                                 R"("cache_read_input_tokens":400000,"output_tokens":100000,)"
+                                 R"("reasoning_output_tokens":50000}})") +
+                       "\n" +
+                       EventLine(id, "e2", "run.finished", 1002, 2,
+                                 i == 0 ? R"({"status":"success"})" : R"({"status":"failed"})") +
+                       "\n");
+  }
+  testing::WriteFileOrDie(dir.File("prices.json"),
+                          R"({"models":{"m":{"input":3,"cached_input":0.3,"output":15}}})");
+  CliResult r = RunCli({"stats", "--dir", "runs", "--prices", "prices.json", "--json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Number(r.out, "/groups/0/stats/usage_per_run/input_tokens"), 1000000);
+  EXPECT_EQ(Number(r.out, "/groups/0/stats/usage_per_run/cached_input_tokens"), 400000);
+  EXPECT_EQ(Number(r.out, "/groups/0/stats/usage_per_run/reasoning_tokens"), 50000);
+  // 0.6M uncached x $3 + 0.4M cached x $0.3 + 0.1M output x $15 per million.
+  EXPECT_NEAR(Number(r.out, "/groups/0/stats/cost_per_run"), 3.42, 1e-9);
+  EXPECT_NEAR(Number(r.out, "/groups/0/stats/cost_per_success"), 6.84, 1e-9);
+  EXPECT_THAT(r.out, HasSubstr("\"models\":[\"m\"]"));
+}
+
 }  // namespace
 }  // namespace traceframe

@@ -7,11 +7,20 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "traceframe/labels.h"
 #include "traceframe/trace_reader.h"
+#include "traceframe/usage.h"
 
 namespace traceframe {
+
+// At most this many distinct models are kept per run (the first seen); the
+// index stores the list, so it is bounded.
+inline constexpr size_t kMaxRunModels = 16;
+// A model name longer than this is cut (at a character boundary).
+inline constexpr size_t kMaxModelNameBytes = 200;
 
 struct TraceSummary {
   std::string run_id;
@@ -30,6 +39,15 @@ struct TraceSummary {
   uint64_t last_seq = 0;
   std::optional<int64_t> finished_ts_ms;  // ts of run.finished
   std::optional<TornTail> torn_tail;
+  // Token usage (docs/format.md, "Token usage"): run.finished's `usage` when
+  // it has one, else the sum over model.call `usage` objects.
+  // Text output shows tokens only when usage.any(), so traces without
+  // usage print exactly as before.
+  TokenUsage usage;
+  uint64_t deviations = 0;          // agent.guess + plan.deviation events
+  std::vector<std::string> models;  // distinct model.call `model`s, first seen first
+  std::string source;               // run.started payload.source ("" when absent)
+  Labels labels;                    // run.started payload.labels
   int64_t duration_ms() const { return last_ts_ms - first_ts_ms; }
 };
 

@@ -48,6 +48,16 @@ RunFacts RunFactsFromLedger(const LedgerEntry& e) {
   r.tool_calls = e.tool_calls;
   r.tool_failures = e.tool_failures;
   r.errors = e.errors;
+  r.deviations = e.deviations;
+  r.source = e.source;
+  r.labels = e.labels;
+  r.models = e.models;
+  // No counts at all means the trace recorded no usage: left out of the
+  // per-run means rather than counted as zero tokens.
+  if (e.usage.any()) {
+    r.usage = RunUsage{e.usage.input_tokens, e.usage.cache_read_input_tokens, e.usage.output_tokens,
+                       e.usage.reasoning_output_tokens};
+  }
   return r;
 }
 
