@@ -3,10 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "event_parser.h"
+#include "format/event_parser.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
-#include "traceframe/summary.h"
 
 namespace traceframe {
 namespace {
