@@ -14,13 +14,13 @@
 #include <mutex>
 #include <thread>
 
-#include "file_util.h"
 #include "import/mapper.h"
 #include "traceframe/hook.h"
 #include "traceframe/import.h"
 #include "traceframe/index.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
+#include "util/file_util.h"
 
 namespace traceframe {
 namespace internal {
