@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
@@ -44,74 +45,85 @@ struct Match {
   size_t keep = 0;
 };
 
+// A secret starting exactly at `at`, if any.
+std::optional<Match> SecretAt(std::string_view text, size_t at) {
+  const std::string_view rest = text.substr(at);
+  switch (text[at]) {
+    case '-': {  // PEM private key block
+      if (!StartsWith(rest, kPemBegin)) return std::nullopt;
+      const size_t line_end = rest.find('\n');
+      if (!Contains(rest.substr(0, line_end), kPemKeyTail)) return std::nullopt;
+      size_t end = text.find(kPemEnd, at + kPemBegin.size());
+      if (end != std::string_view::npos) {
+        const size_t close = text.find("-----", end + kPemEnd.size());
+        end = close == std::string_view::npos ? text.size() : close + 5;
+      } else {
+        end = text.size();
+      }
+      return Match{at, end, 0};
+    }
+    case 'B': {  // Bearer <token>
+      if (!StartsWith(rest, kBearer)) return std::nullopt;
+      const size_t start = at + kBearer.size();
+      size_t end = start;
+      while (end < text.size() && (IsTokenChar(text[end]) || text[end] == '.' || text[end] == '~' ||
+                                   text[end] == '+' || text[end] == '/' || text[end] == '=')) {
+        ++end;
+      }
+      if (end - start < kMinTokenChars) return std::nullopt;
+      return Match{at, end, kBearer.size()};
+    }
+    case ':': {  // scheme://user:pass@host
+      if (!StartsWith(rest, "://")) return std::nullopt;
+      size_t i = at + 3;
+      size_t colon = std::string_view::npos;
+      while (i < text.size()) {
+        const char c = text[i];
+        if (c == '@' || c == '/' || c == ' ' || c == '\n' || c == '"' || c == '\'' || c == '?' ||
+            c == '#') {
+          break;
+        }
+        if (c == ':' && colon == std::string_view::npos) colon = i;
+        ++i;
+      }
+      if (i >= text.size() || text[i] != '@' || colon == std::string_view::npos || colon + 1 == i) {
+        return std::nullopt;
+      }
+      return Match{at, i, colon + 1 - at};
+    }
+    default: {  // vendor-prefixed tokens, not inside a longer word
+      if (at > 0 && IsTokenChar(text[at - 1])) return std::nullopt;
+      for (std::string_view prefix : kTokenPrefixes) {
+        if (prefix[0] != text[at] || !StartsWith(rest, prefix)) continue;
+        const size_t run = TokenRun(text, at + prefix.size());
+        if (run < kMinTokenChars) continue;
+        return Match{at, at + prefix.size() + run, prefix.size()};
+      }
+      return std::nullopt;
+    }
+  }
+}
+
+// Characters a secret can start with (see SecretAt): one table lookup per
+// byte, so the scan is a single pass whatever the number of patterns.
+struct StartTable {
+  bool start[256] = {};
+  constexpr StartTable() {
+    start[static_cast<unsigned char>('-')] = true;
+    start[static_cast<unsigned char>('B')] = true;
+    start[static_cast<unsigned char>(':')] = true;
+    for (std::string_view p : kTokenPrefixes) start[static_cast<unsigned char>(p[0])] = true;
+  }
+};
+constexpr StartTable kStarts;
+
 // The first secret at or after `from`.
 Match FindSecret(std::string_view text, size_t from) {
-  Match best;
-  auto consider = [&best](size_t begin, size_t end, size_t keep) {
-    if (begin < best.begin) best = Match{begin, end, keep};
-  };
-  // PEM private key blocks.
-  for (size_t at = text.find(kPemBegin, from); at != std::string_view::npos;
-       at = text.find(kPemBegin, at + 1)) {
-    const size_t line_end = text.find('\n', at);
-    const std::string_view header = text.substr(
-        at, line_end == std::string_view::npos ? std::string_view::npos : line_end - at);
-    if (!Contains(header, kPemKeyTail)) continue;
-    size_t end = text.find(kPemEnd, at + kPemBegin.size());
-    if (end != std::string_view::npos) {
-      const size_t close = text.find("-----", end + kPemEnd.size());
-      end = close == std::string_view::npos ? text.size() : close + 5;
-    } else {
-      end = text.size();
-    }
-    consider(at, end, 0);
-    break;
+  for (size_t at = from; at < text.size(); ++at) {
+    if (!kStarts.start[static_cast<unsigned char>(text[at])]) continue;
+    if (std::optional<Match> m = SecretAt(text, at)) return *m;
   }
-  // Vendor-prefixed tokens.
-  for (std::string_view prefix : kTokenPrefixes) {
-    for (size_t at = text.find(prefix, from); at != std::string_view::npos && at < best.begin;
-         at = text.find(prefix, at + 1)) {
-      if (at > 0 && IsTokenChar(text[at - 1])) continue;
-      const size_t run = TokenRun(text, at + prefix.size());
-      if (run < kMinTokenChars) continue;
-      consider(at, at + prefix.size() + run, prefix.size());
-      break;
-    }
-  }
-  // Bearer tokens.
-  for (size_t at = text.find(kBearer, from); at != std::string_view::npos && at < best.begin;
-       at = text.find(kBearer, at + 1)) {
-    const size_t start = at + kBearer.size();
-    size_t end = start;
-    while (end < text.size() && (IsTokenChar(text[end]) || text[end] == '.' || text[end] == '~' ||
-                                 text[end] == '+' || text[end] == '/' || text[end] == '=')) {
-      ++end;
-    }
-    if (end - start < kMinTokenChars) continue;
-    consider(at, end, kBearer.size());
-    break;
-  }
-  // Passwords in URL user-info: scheme://user:pass@host.
-  for (size_t at = text.find("://", from); at != std::string_view::npos && at < best.begin;
-       at = text.find("://", at + 1)) {
-    size_t i = at + 3;
-    size_t colon = std::string_view::npos;
-    while (i < text.size()) {
-      const char c = text[i];
-      if (c == '@' || c == '/' || c == ' ' || c == '\n' || c == '"' || c == '\'' || c == '?' ||
-          c == '#') {
-        break;
-      }
-      if (c == ':' && colon == std::string_view::npos) colon = i;
-      ++i;
-    }
-    if (i >= text.size() || text[i] != '@' || colon == std::string_view::npos || colon + 1 == i) {
-      continue;
-    }
-    consider(at, i, colon + 1 - at);
-    break;
-  }
-  return best;
+  return Match{};
 }
 
 // A value under a secret-looking key is replaced, unless it is a bool or
@@ -150,6 +162,13 @@ std::string RedactSecretsInText(std::string_view text, bool* redacted) {
 }
 
 std::string BoundString(std::string_view s, bool* truncated) {
+  // Only what is kept is scanned: a cut well past the limit (4 bytes per
+  // character, plus room for a secret straddling the limit) comes first.
+  constexpr size_t kScanBytes = kHookStringMaxChars * 4 + 8192;
+  if (s.size() > kScanBytes) {
+    s = s.substr(0, kScanBytes);
+    *truncated = true;
+  }
   std::string owned;
   bool redacted = false;
   if (MayHoldSecret(s)) {

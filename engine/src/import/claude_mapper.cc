@@ -470,8 +470,12 @@ void ScanClaudeSubagents(std::string_view bytes,
     if (nl == std::string_view::npos) nl = bytes.size();
     const std::string_view line = bytes.substr(pos, nl - pos);
     pos = nl + 1;
-    // Only lines that can name an agent are parsed.
-    if (!Contains(line, "\"agentId\"")) continue;
+    // Only lines that can link an agent are parsed (sub-agent lines all
+    // carry agentId; the links are in progress lines and tool results).
+    if (!Contains(line, "\"agentId\"") ||
+        (!Contains(line, "agent_progress") && !Contains(line, "\"toolUseResult\""))) {
+      continue;
+    }
     element root;
     if (parser.parse(line.data(), line.size()).get(root) != simdjson::SUCCESS) continue;
     const std::string_view type = StringField(root, "type").value_or("");

@@ -320,6 +320,10 @@ void AddUsage(ImportUsage* t, const ImportUsage& a) {
 }
 
 std::string OutputPreview(std::string_view text) {
+  // Only what the preview keeps is scanned for secrets (with room for one
+  // straddling the cut): outputs can be megabytes.
+  constexpr size_t kScanBytes = kPreviewChars * 4 + 8192;
+  if (text.size() > kScanBytes) text = text.substr(0, kScanBytes);
   bool redacted = false;
   std::string owned;
   if (MayHoldSecret(text)) {
