@@ -3,7 +3,8 @@
 // (tests/data/import, ids made unique per repetition so API calls stay
 // distinct), then times, in the same run, (a) simdjson's DOM parse of every
 // line of it and (b) `traceframe import` of it (parse, map, redact, write
-// the trace). Prints both rates, their ratio (target >= 0.5) and the heap
+// the trace). Prints both rates and their ratio (target >= 0.5), wall and
+// CPU (the import also writes and fsyncs the trace), and the heap
 // in use after the import (the transcript is memory-mapped, not on the
 // heap).
 //
@@ -11,6 +12,7 @@
 //   build/release/bench/import_throughput_tool [MB=256] [fixture.jsonl ...]
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -25,6 +27,13 @@
 #include "traceframe/import.h"
 
 namespace {
+
+// CPU seconds (user + system) this process has used.
+double CpuSeconds() {
+  struct rusage u;
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
@@ -87,6 +96,7 @@ int main(int argc, char** argv) {
   }
   // (a) simdjson DOM parse of each line: the floor any importer pays.
   auto t0 = std::chrono::steady_clock::now();
+  double c0 = CpuSeconds();
   simdjson::dom::parser parser;
   size_t lines = 0;
   for (size_t pos = 0; pos < bytes.size();) {
@@ -97,6 +107,7 @@ int main(int argc, char** argv) {
     pos = nl + 1;
   }
   const double dom_s = Seconds(t0);
+  const double dom_cpu_s = CpuSeconds() - c0;
   const size_t size = bytes.size();
   std::string().swap(bytes);
   // (b) the import, end to end, to a trace file.
@@ -104,8 +115,10 @@ int main(int argc, char** argv) {
   options.out_file = dir + "/bench.traceframe";
   options.force = true;
   t0 = std::chrono::steady_clock::now();
+  c0 = CpuSeconds();
   absl::StatusOr<traceframe::ImportReport> report = traceframe::ImportTranscripts(input, options);
   const double import_s = Seconds(t0);
+  const double import_cpu_s = CpuSeconds() - c0;
   if (!report.ok()) {
     std::fprintf(stderr, "import failed: %s\n", std::string(report.status().message()).c_str());
     return 1;
@@ -114,12 +127,17 @@ int main(int argc, char** argv) {
   struct rusage usage;
   ::getrusage(RUSAGE_SELF, &usage);
   const traceframe::ImportedSession& s = report->sessions[0];
+  struct stat st;
+  const long long trace_bytes =
+      ::stat(options.out_file.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : -1;
   const double mb = static_cast<double>(size) / 1e6;
   std::printf(
       "{\"bytes\":%zu,\"lines\":%zu,\"dom_s\":%.3f,\"dom_mbps\":%.1f,\"import_s\":%.3f,"
-      "\"import_mbps\":%.1f,\"ratio\":%.2f,\"events\":%llu,\"model_calls\":%llu,"
+      "\"import_mbps\":%.1f,\"ratio\":%.2f,\"dom_cpu_s\":%.3f,\"import_cpu_s\":%.3f,"
+      "\"cpu_ratio\":%.2f,\"trace_bytes\":%lld,\"events\":%llu,\"model_calls\":%llu,"
       "\"heap_in_use_mb\":%.1f,\"max_rss_mb\":%.1f}\n",
-      size, lines, dom_s, mb / dom_s, import_s, mb / import_s, dom_s / import_s,
+      size, lines, dom_s, mb / dom_s, import_s, mb / import_s, dom_s / import_s, dom_cpu_s,
+      import_cpu_s, dom_cpu_s / import_cpu_s, trace_bytes,
       static_cast<unsigned long long>(s.events), static_cast<unsigned long long>(s.model_calls),
       static_cast<double>(heap.uordblks + heap.hblkhd) / 1e6, usage.ru_maxrss / 1024.0);
   std::remove(input.c_str());

@@ -464,42 +464,51 @@ bool ScanClaudeHeader(std::string_view bytes, ImportContext* c) {
 void ScanClaudeSubagents(std::string_view bytes,
                          absl::flat_hash_map<std::string, std::string>* agent_by_tool_use) {
   simdjson::dom::parser parser;
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    size_t nl = bytes.find('\n', pos);
-    if (nl == std::string_view::npos) nl = bytes.size();
-    const std::string_view line = bytes.substr(pos, nl - pos);
-    pos = nl + 1;
-    // Only lines that can link an agent are parsed (sub-agent lines all
-    // carry agentId; the links are in progress lines and tool results).
-    if (!Contains(line, "\"agentId\"") ||
-        (!Contains(line, "agent_progress") && !Contains(line, "\"toolUseResult\""))) {
-      continue;
-    }
-    element root;
-    if (parser.parse(line.data(), line.size()).get(root) != simdjson::SUCCESS) continue;
-    const std::string_view type = StringField(root, "type").value_or("");
-    if (type == "progress") {
-      std::optional<element> data = Field(root, "data");
-      if (!data || StringField(*data, "type").value_or("") != "agent_progress") continue;
-      std::optional<std::string_view> agent = StringField(*data, "agentId");
-      std::optional<std::string_view> tool = StringField(root, "parentToolUseID");
-      if (!tool) tool = StringField(*data, "parentToolUseID");
-      if (agent && tool && !agent->empty() && !tool->empty()) {
-        agent_by_tool_use->emplace(std::string(*tool), std::string(*agent));
+  // Only lines that can link an agent are parsed: progress lines of type
+  // agent_progress and tool results (whose toolUseResult may name an
+  // agentId). They are found by searching the whole text, not line by line.
+  size_t done = 0;  // lines before this offset were looked at
+  for (std::string_view needle :
+       {std::string_view("\"agent_progress\""), std::string_view("\"toolUseResult\":{")}) {
+    done = 0;
+    for (size_t at = bytes.find(needle); at != std::string_view::npos;
+         at = bytes.find(needle, done)) {
+      const size_t start = at == 0 ? 0 : bytes.rfind('\n', at - 1) + 1;
+      size_t end = bytes.find('\n', at);
+      if (end == std::string_view::npos) end = bytes.size();
+      done = end;
+      const std::string_view line = bytes.substr(start, end - start);
+      // A result names an agent inside toolUseResult, after the needle
+      // (sub-agent lines carry a top-level agentId before it).
+      const bool is_result = needle[1] == 't';
+      if (line.find("\"agentId\"", is_result ? at - start : 0) == std::string_view::npos) {
+        continue;
       }
-    } else if (type == "user") {
-      std::optional<element> extra = Field(root, "toolUseResult");
-      if (!extra) continue;
-      std::optional<std::string_view> agent = StringField(*extra, "agentId");
-      if (!agent || agent->empty()) continue;
-      std::optional<element> message = Field(root, "message");
-      std::optional<element> content = message ? Field(*message, "content") : std::nullopt;
-      simdjson::dom::array blocks;
-      if (!content || content->get_array().get(blocks) != simdjson::SUCCESS) continue;
-      for (element block : blocks) {
-        if (std::optional<std::string_view> id = StringField(block, "tool_use_id")) {
-          agent_by_tool_use->emplace(std::string(*id), std::string(*agent));
+      element root;
+      if (parser.parse(line.data(), line.size()).get(root) != simdjson::SUCCESS) continue;
+      const std::string_view type = StringField(root, "type").value_or("");
+      if (type == "progress") {
+        std::optional<element> data = Field(root, "data");
+        if (!data || StringField(*data, "type").value_or("") != "agent_progress") continue;
+        std::optional<std::string_view> agent = StringField(*data, "agentId");
+        std::optional<std::string_view> tool = StringField(root, "parentToolUseID");
+        if (!tool) tool = StringField(*data, "parentToolUseID");
+        if (agent && tool && !agent->empty() && !tool->empty()) {
+          agent_by_tool_use->emplace(std::string(*tool), std::string(*agent));
+        }
+      } else if (type == "user") {
+        std::optional<element> extra = Field(root, "toolUseResult");
+        if (!extra) continue;
+        std::optional<std::string_view> agent = StringField(*extra, "agentId");
+        if (!agent || agent->empty()) continue;
+        std::optional<element> message = Field(root, "message");
+        std::optional<element> content = message ? Field(*message, "content") : std::nullopt;
+        simdjson::dom::array blocks;
+        if (!content || content->get_array().get(blocks) != simdjson::SUCCESS) continue;
+        for (element block : blocks) {
+          if (std::optional<std::string_view> id = StringField(block, "tool_use_id")) {
+            agent_by_tool_use->emplace(std::string(*id), std::string(*agent));
+          }
         }
       }
     }

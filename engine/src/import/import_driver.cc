@@ -213,7 +213,7 @@ std::string ImportSignature(std::string_view started_line) {
   std::optional<element> input = Field(*payload, "input");
   if (!input) return {};
   return Cat(StringField(*input, "path").value_or(""), "\n", IntField(*input, "bytes").value_or(-1),
-             "\n", StringField(*input, "fnv1a64").value_or(""), "\n",
+             "\n", StringField(*input, "hash").value_or(""), "\n",
              IntField(*input, "importer").value_or(0));
 }
 
@@ -224,52 +224,17 @@ std::string SignatureOf(const ImportContext& c) {
              kImporterVersion);
 }
 
-void Count(std::string_view trace, ImportedSession* s) {
-  // Counts from the written lines: every payload here was built by the
-  // mappers, so top-level keys appear unescaped and only there.
-  size_t pos = 0;
-  while (pos < trace.size()) {
-    size_t nl = trace.find('\n', pos);
-    if (nl == std::string_view::npos) nl = trace.size();
-    const std::string_view line = trace.substr(pos, nl - pos);
-    pos = nl + 1;
-    const size_t k = line.find("\"kind\":\"");
-    if (k == std::string_view::npos) continue;
-    const std::string_view kind = line.substr(k + 8, line.find('"', k + 8) - (k + 8));
-    if (kind == "model.call") {
-      if (Contains(line, "\"operation\":\"compaction\"")) {
-        ++s->compactions;
-      } else {
-        ++s->model_calls;
-      }
-    } else if (kind == "tool.call") {
-      ++s->tool_calls;
-    } else if (kind == "tool.result") {
-      ++s->tool_results;
-      if (Contains(line, "\"success\":false")) ++s->tool_failures;
-    } else if (kind == "error") {
-      ++s->errors;
-    }
-  }
-}
-
-// Counts kinds while streaming (files), without keeping the text.
-class CountingWriter {
+// Streams trace text to the temp file.
+class FileWriter {
  public:
-  CountingWriter(int fd, std::string path, ImportedSession* s)
-      : fd_(fd), path_(std::move(path)), s_(s) {}
-  absl::Status operator()(std::string_view chunk) {
-    Count(chunk, s_);  // chunks hold whole lines
-    return WriteAll(fd_, chunk, path_);
-  }
+  FileWriter(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  absl::Status operator()(std::string_view chunk) { return WriteAll(fd_, chunk, path_); }
 
  private:
   int fd_;
   std::string path_;
-  ImportedSession* s_;
 };
 
-// `failure` (optional) gets the status of a failed session.
 ImportedSession ImportOne(const std::string& path, const ImportOptions& options,
                           absl::Status* failure = nullptr) {
   ImportedSession s;
@@ -286,7 +251,7 @@ ImportedSession ImportOne(const std::string& path, const ImportOptions& options,
   const std::string_view bytes = CompleteLines(file.bytes(), &s.cut_off_tail);
   if (absl::Status st = Detect(bytes, options.format, path, &c); !st.ok()) return fail(st);
   c.input_bytes = bytes.size();
-  c.input_hash = Fnv1a64(bytes);
+  c.input_hash = InputHash(bytes);
   Identify(path, options, bytes, /*read_parent=*/true, &c);
   s.run_id = c.run_id;
   s.format = std::string(ImportFormatName(c.format));
@@ -316,7 +281,7 @@ ImportedSession ImportOne(const std::string& path, const ImportOptions& options,
   const std::string temp = TempPathBeside(s.trace_path);
   UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!out.valid()) return fail(ErrnoError(errno, "cannot create", temp));
-  CountingWriter writer(out.get(), temp, &s);
+  FileWriter writer(out.get(), temp);
   absl::Status st = MapLines(bytes, c, &s, std::ref(writer));
   if (st.ok() && ::fsync(out.get()) != 0) st = ErrnoError(errno, "cannot sync", temp);
   out.reset();
@@ -391,7 +356,7 @@ absl::StatusOr<std::string> ImportTranscriptText(std::string_view bytes, std::st
   const std::string_view complete = internal::CompleteLines(bytes, &s->cut_off_tail);
   if (absl::Status st = internal::Detect(complete, options.format, name, &c); !st.ok()) return st;
   c.input_bytes = complete.size();
-  c.input_hash = Fnv1a64(complete);
+  c.input_hash = internal::InputHash(complete);
   internal::Identify(name, options, complete, /*read_parent=*/false, &c);
   s->run_id = c.run_id;
   s->format = std::string(ImportFormatName(c.format));
@@ -402,7 +367,6 @@ absl::StatusOr<std::string> ImportTranscriptText(std::string_view bytes, std::st
     return absl::OkStatus();
   });
   if (!st.ok()) return st;
-  internal::Count(out, s);
   s->state = "imported";
   return out;
 }

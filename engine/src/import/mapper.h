@@ -52,6 +52,11 @@ struct ImportContext {
   absl::flat_hash_map<std::string, std::string> subagent_runs;
 };
 
+// A 64-bit hash of a transcript's bytes for change detection (run.started
+// input.hash): 8 bytes per step through splitmix64's mixer, so hashing
+// costs little next to parsing. Stable across builds and machines.
+uint64_t InputHash(std::string_view bytes);
+
 // Parses an RFC 3339 timestamp ("2025-09-15T23:46:17.114Z", offsets
 // allowed) to Unix epoch milliseconds.
 std::optional<int64_t> ParseRfc3339Ms(std::string_view text);

@@ -86,6 +86,19 @@ std::optional<int64_t> ParseRfc3339Ms(std::string_view s) {
   return secs * 1000 + millis;
 }
 
+uint64_t InputHash(std::string_view bytes) {
+  uint64_t h = Mix(bytes.size());
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, 8);
+    h = Mix(h ^ word);
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+  return Mix(h ^ tail ^ 0xff);
+}
+
 std::string DeterministicEventId(std::string_view run_id, uint64_t line, uint32_t sub) {
   const uint64_t base = Fnv1a64(run_id);
   const uint64_t hi = Mix(base ^ Mix(line * 0x100000001b3ULL + sub));
@@ -163,6 +176,26 @@ void EventSink::WriteEvent(EventKind kind, uint64_t line, uint32_t sub, int64_t 
   event_.payload_json.assign(payload.data(), payload.size());
   AppendEventLine(&buffer_, event_);
   ++stats_->events;
+  // Counted here, from payloads the mappers built (their top-level keys are
+  // written unescaped, so a match inside a string value is impossible).
+  switch (kind) {
+    case EventKind::kModelCall:
+      ++(Contains(payload, "\"operation\":\"compaction\"") ? stats_->compactions
+                                                           : stats_->model_calls);
+      break;
+    case EventKind::kToolCall:
+      ++stats_->tool_calls;
+      break;
+    case EventKind::kToolResult:
+      ++stats_->tool_results;
+      if (Contains(payload, "\"success\":false")) ++stats_->tool_failures;
+      break;
+    case EventKind::kError:
+      ++stats_->errors;
+      break;
+    default:
+      break;
+  }
 }
 
 absl::Status EventSink::Start() {
@@ -254,7 +287,7 @@ std::string StartedPayload(const ImportContext& c) {
   iw.String("path", c.input).Uint("bytes", c.input_bytes);
   char hash[17];
   std::snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(c.input_hash));
-  iw.String("fnv1a64", std::string_view(hash, 16)).Int("importer", kImporterVersion);
+  iw.String("hash", std::string_view(hash, 16)).Int("importer", kImporterVersion);
   iw.Finish();
   w.Raw("input", input);
   if (!c.session_id.empty()) w.String("session_id", c.session_id);
