@@ -322,7 +322,7 @@ TEST(OtlpExportTest, EncodingFollowsOtlpJsonRules) {
   // 64-bit integers are decimal strings; enums are integers.
   EXPECT_EQ(Str(chat, "startTimeUnixNano"), "1795596960059000000");
   EXPECT_EQ(Attr(chat, "gen_ai.usage.input_tokens"), R"({"intValue":"9223372036854775807"})");
-  EXPECT_TRUE(chat["kind"].is_int64().value_unsafe());
+  EXPECT_TRUE(chat["kind"].is_int64());
   // A negative time is not representable (fixed64): 0, "unknown".
   EXPECT_EQ(Str(e.spans["invoke_agent"], "startTimeUnixNano"), "0");
   EXPECT_EQ(Attr(e.spans["invoke_agent"], "traceframe.label.q"), R"({"stringValue":"a\"b\u0001"})");
