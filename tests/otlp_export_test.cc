@@ -308,6 +308,31 @@ TEST(OtlpExportTest, ToolResultsPairByCallIdThenOldestMatchingTool) {
   EXPECT_EQ(Attr(e.spans["execute_tool Edit"], "error.type"), R"({"stringValue":"_OTHER"})");
 }
 
+TEST(OtlpExportTest, RepeatedCallIdsPairOldestFirst) {
+  TempDir dir;
+  const std::string path = dir.File("t.traceframe");
+  testing::WriteFileOrDie(
+      path, Lines({EventLine("r", "s", "run.started", 0, 0, "{}"),
+                   EventLine("r", "c1", "tool.call", 100, 1, R"({"tool":"t","call_id":"d"})"),
+                   EventLine("r", "c2", "tool.call", 200, 2, R"({"tool":"t","call_id":"d"})"),
+                   EventLine("r", "c3", "tool.call", 300, 3, R"({"tool":"t","call_id":"d"})"),
+                   EventLine("r", "r1", "tool.result", 400, 4, R"({"call_id":"d"})"),
+                   EventLine("r", "r2", "tool.result", 500, 5, R"({"call_id":"d"})"),
+                   EventLine("r", "r3", "tool.result", 600, 6, R"({"call_id":"d"})"),
+                   EventLine("r", "r4", "tool.result", 700, 7, R"({"call_id":"d"})")}));
+  OtlpTraceStats stats;
+  Exported e;
+  e.line = ExportString(path, &stats);
+  Parse(&e);
+  std::map<std::string, std::string> end_of;  // span id -> end
+  for (auto span : e.all) end_of[Str(span, "spanId")] = Str(span, "endTimeUnixNano");
+  EXPECT_EQ(end_of[OtlpSpanId("r", "c1")], "400000000");
+  EXPECT_EQ(end_of[OtlpSpanId("r", "c2")], "500000000");
+  EXPECT_EQ(end_of[OtlpSpanId("r", "c3")], "600000000");
+  EXPECT_EQ(end_of[OtlpSpanId("r", "r4")], "700000000");  // nothing left: a result alone
+  EXPECT_EQ(stats.unmatched_tool_calls, 0u);
+}
+
 TEST(OtlpExportTest, EncodingFollowsOtlpJsonRules) {
   TempDir dir;
   const std::string path = dir.File("t.traceframe");

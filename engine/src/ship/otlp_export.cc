@@ -18,12 +18,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <deque>
 #include <initializer_list>
 #include <limits>
+#include <list>
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "file_util.h"
 #include "ship/sha256.h"
@@ -486,26 +487,58 @@ class TraceExporter {
     call.tool = Bounded(StrAt(payload, {"tool", "tool_name", "name"}).value_or(""));
     call.call_id = Bounded(CallIdOf(payload).value_or(""));
     call.command = Bounded(StrAt(payload, {"command"}).value_or(""));
-    pending_.push_back(std::move(call));
+    AddPending(std::move(call));
   }
 
-  // The call a result answers: the one with its call id, else the oldest
-  // whose tool name agrees (docs/otel.md, "Pairing tool calls").
-  std::optional<PendingCall> TakeCall(std::string_view call_id, std::string_view tool) {
-    auto take = [this](std::deque<PendingCall>::iterator it) {
-      PendingCall call = std::move(*it);
-      pending_.erase(it);
-      return call;
-    };
-    if (!call_id.empty()) {
-      for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-        if (it->call_id == call_id) return take(it);
+  void AddPending(PendingCall call) {
+    pending_.push_back(std::move(call));
+    auto it = std::prev(pending_.end());
+    if (it->call_id.empty()) {
+      ++pending_without_id_;
+    } else {
+      // A repeated id: the oldest call is the one its id finds.
+      if (!by_call_id_.try_emplace(it->call_id, it).second) ++pending_repeated_ids_;
+    }
+  }
+
+  PendingCall TakePending(std::list<PendingCall>::iterator it) {
+    if (it->call_id.empty()) {
+      --pending_without_id_;
+    } else if (auto found = by_call_id_.find(it->call_id);
+               found != by_call_id_.end() && found->second == it) {
+      by_call_id_.erase(found);
+      // A later call with the same id becomes the one its id finds (a scan,
+      // only while repeated ids are pending: hosts reuse ids rarely).
+      for (auto next = std::next(it); pending_repeated_ids_ > 0 && next != pending_.end(); ++next) {
+        if (next->call_id == it->call_id) {
+          by_call_id_.emplace(next->call_id, next);
+          --pending_repeated_ids_;
+          break;
+        }
       }
+    } else {
+      --pending_repeated_ids_;
+    }
+    PendingCall call = std::move(*it);
+    pending_.erase(it);
+    return call;
+  }
+
+  // The call a result answers: the one with its call id (a hash lookup),
+  // else the oldest whose tool name agrees (docs/otel.md, "Pairing tool
+  // calls"); a result with an id only takes a call without one.
+  std::optional<PendingCall> TakeCall(std::string_view call_id, std::string_view tool) {
+    if (!call_id.empty()) {
+      if (auto found = by_call_id_.find(absl::string_view(call_id.data(), call_id.size()));
+          found != by_call_id_.end()) {
+        return TakePending(found->second);
+      }
+      if (pending_without_id_ == 0) return std::nullopt;
     }
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
       if (!call_id.empty() && !it->call_id.empty()) continue;  // ids disagree
       if (!tool.empty() && !it->tool.empty() && it->tool != tool) continue;
-      return take(it);
+      return TakePending(it);
     }
     return std::nullopt;
   }
@@ -571,8 +604,7 @@ class TraceExporter {
 
   // A tool call that never got its result: a zero-length span at the call.
   void EmitUnmatched() {
-    PendingCall call = std::move(pending_.front());
-    pending_.pop_front();
+    PendingCall call = TakePending(pending_.begin());
     ++stats_.unmatched_tool_calls;
     NextSpan();
     OpenSpan(&out_, trace_id_, call.span_id, root_span_id_,
@@ -720,7 +752,10 @@ class TraceExporter {
   std::string finished_summary_;
   Usage finished_usage_;
 
-  std::deque<PendingCall> pending_;
+  std::list<PendingCall> pending_;  // oldest first
+  absl::flat_hash_map<std::string, std::list<PendingCall>::iterator> by_call_id_;
+  size_t pending_without_id_ = 0;
+  size_t pending_repeated_ids_ = 0;
 };
 
 }  // namespace
