@@ -26,7 +26,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "file_util.h"
 #include "ship/sha256.h"
 #include "simdjson.h"
 #include "traceframe/event.h"
@@ -34,6 +33,7 @@
 #include "traceframe/json.h"
 #include "traceframe/ledger.h"
 #include "traceframe/str_util.h"
+#include "util/file_util.h"
 
 #ifndef TRACEFRAME_VERSION
 #define TRACEFRAME_VERSION "0"
