@@ -47,6 +47,18 @@ TEST(CliExportTest, BadTraceIsNamedOthersExportedExitOne) {
   EXPECT_EQ(testing::SplitLines(testing::ReadFileOrDie(out)).size(), 1u);
 }
 
+TEST(CliExportTest, ClosedStdoutStopsQuietly) {
+  // Many traces so the export outlives `head`; EPIPE ends it with exit 0.
+  TempDir dir;
+  std::string args;
+  for (int i = 0; i < 400; ++i) args += " --file " + kExample;
+  CliResult r = testing::RunProgram({"bash", "-c",
+                                     testing::CliPath() + " export --format otlp-json" + args +
+                                         " | head -c 10 >/dev/null; exit ${PIPESTATUS[0]}"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
 TEST(CliExportTest, UsageErrorsExitTwo) {
   EXPECT_EQ(RunCli({"export", "--format", "otlp-json"}).exit_code, 2);
   EXPECT_EQ(RunCli({"export", "--format", "zipkin", "--file", kExample}).exit_code, 2);

@@ -84,6 +84,9 @@ struct OtlpExportResult {
   std::vector<OtlpTraceStats> traces;     // exported, in output order
   std::vector<OtlpExportFailure> failed;  // left out of the output
   uint64_t bytes = 0;
+  // Stdout was closed by its reader (EPIPE, e.g. `| head`): the export
+  // stopped there, which is not an error.
+  bool output_closed = false;
 };
 
 // Exports every trace, one line each. A bad trace is left out entirely (no

@@ -809,13 +809,23 @@ absl::StatusOr<OtlpExportResult> ExportOtlpJson(const OtlpExportOptions& options
     const uint64_t trace_start = offset;
     absl::Status write_error;
     const OtlpSink sink = [&](std::string_view chunk) {
-      absl::Status s = WriteAll(fd, chunk, out_name);
-      if (s.ok()) {
-        offset += chunk.size();
-      } else {
-        write_error = s;
+      while (!chunk.empty()) {
+        const ssize_t n = ::write(fd, chunk.data(), chunk.size());
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          if (errno == EPIPE && !file.valid()) {
+            // The reader of stdout is gone (`| head`): stop, not an error.
+            result.output_closed = true;
+            write_error = absl::CancelledError("stdout closed");
+          } else {
+            write_error = ErrnoError(errno, "failed to write", out_name);
+          }
+          return write_error;
+        }
+        chunk.remove_prefix(static_cast<size_t>(n));
+        offset += static_cast<uint64_t>(n);
       }
-      return s;
+      return absl::OkStatus();
     };
     // Stdout cannot be rewound: a trace large enough to be written in
     // several chunks is checked first (the same pass, output discarded), so
@@ -832,6 +842,7 @@ absl::StatusOr<OtlpExportResult> ExportOtlpJson(const OtlpExportOptions& options
       }
     }
     absl::StatusOr<OtlpTraceStats> stats = ExportTraceOtlpJson(path, sink);
+    if (result.output_closed) return result;
     if (!write_error.ok()) return abandon(write_error);
     if (!stats.ok()) {
       result.failed.push_back({path, stats.status()});
