@@ -33,11 +33,8 @@
 #include "traceframe/json.h"
 #include "traceframe/ledger.h"
 #include "traceframe/str_util.h"
+#include "traceframe/version.h"
 #include "util/file_util.h"
-
-#ifndef TRACEFRAME_VERSION
-#define TRACEFRAME_VERSION "0"
-#endif
 
 namespace traceframe {
 namespace {
