@@ -16,12 +16,6 @@
 
 namespace traceframe {
 
-// At most this many distinct models are kept per run (the first seen); the
-// index stores the list, so it is bounded.
-inline constexpr size_t kMaxRunModels = 16;
-// A model name longer than this is cut (at a character boundary).
-inline constexpr size_t kMaxModelNameBytes = 200;
-
 struct TraceSummary {
   std::string run_id;
   std::string status;  // run.finished payload.status, "open", or "finished" without one

@@ -13,6 +13,7 @@
 #ifndef TRACEFRAME_USAGE_H_
 #define TRACEFRAME_USAGE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,6 +22,12 @@
 #include "traceframe/event.h"
 
 namespace traceframe {
+
+// A run's `models` (the distinct model.call `model` strings, first seen
+// first) keeps at most this many; the index stores the list, so it is
+// bounded. A longer name is cut at a character boundary.
+inline constexpr size_t kMaxRunModels = 16;
+inline constexpr size_t kMaxModelNameBytes = 200;
 
 struct TokenUsage {
   uint64_t input_tokens = 0;   // all input, cached included

@@ -6,7 +6,6 @@
 #include "format/event_parser.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
-#include "traceframe/summary.h"
 
 namespace traceframe {
 namespace {

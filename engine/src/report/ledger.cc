@@ -14,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "format/event_parser.h"
 #include "format/payload_facts.h"
-#include "util/file_util.h"
 #include "simdjson.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
@@ -384,6 +383,14 @@ std::vector<LedgerEntry> FindLedgerEntries(const std::vector<LedgerEntry>& entri
     if (e.run_id == run_id) found.push_back(e);
   }
   return found;
+}
+
+absl::StatusOr<std::vector<std::string>> ListRunTraces(const std::string& dir) {
+  absl::Status status;
+  std::vector<std::string> files = ListTraceFiles(dir, "", &status);
+  if (!status.ok()) return status;
+  files.erase(std::remove_if(files.begin(), files.end(), LooksLikeLedger), files.end());
+  return files;
 }
 
 }  // namespace traceframe
