@@ -152,10 +152,9 @@ TEST(UsageSummaryTest, RunFinishedTotalWins) {
 TEST(UsageSummaryTest, NoUsageKeepsTheEarlierText) {
   TempDir dir;
   const std::string path = dir.File("t.traceframe");
-  WriteFileOrDie(path, EventLine("r", "e0", "run.started", 1000, 0, "{}") + "\n" +
-                           EventLine("r", "e1", "run.finished", 1000, 1,
-                                     "{\"status\":\"success\"}") +
-                           "\n");
+  WriteFileOrDie(
+      path, EventLine("r", "e0", "run.started", 1000, 0, "{}") + "\n" +
+                EventLine("r", "e1", "run.finished", 1000, 1, "{\"status\":\"success\"}") + "\n");
   absl::StatusOr<TraceSummary> s = SummarizeTrace(path);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(FormatSummaryText(*s),
