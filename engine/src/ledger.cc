@@ -348,3 +348,11 @@ std::vector<LedgerEntry> FindLedgerEntries(const std::vector<LedgerEntry>& entri
 }
 
 }  // namespace traceframe
+
+namespace traceframe {
+
+std::vector<std::string> ListLedgerTraceFiles(const std::string& dir, absl::Status* status) {
+  return ListTraceFiles(dir, "", status);
+}
+
+}  // namespace traceframe
