@@ -119,6 +119,7 @@ TEST(ShipRowTest, EventRowHasColumnsUsageLabelsAndPayloadAsText) {
   EXPECT_EQ(r["event_id"].get_string().value(), "e1");
   EXPECT_EQ(r["kind"].get_string().value(), "model.call");
   EXPECT_EQ(r["ts_ms"].get_int64().value(), 1700000000123);
+  EXPECT_EQ(r["ts"].get_uint64().value(), 1700000000u);
   EXPECT_EQ(r["host"].get_string().value(), "h1");
   EXPECT_EQ(r["source"].get_string().value(), "claude");
   EXPECT_EQ(r["model"].get_string().value(), "m-1");

@@ -138,6 +138,15 @@ void AppendContext(std::string* out, const ShipRunContext& context) {
   AppendLabelArrays(out, context.labels_json);
 }
 
+// The DateTime column's value: Unix seconds, sent by the shipper rather than
+// computed by the table (DEFAULT/MATERIALIZED are not filled for JSONEachRow
+// by 18.16, and a Distributed insert there refuses MATERIALIZED columns).
+// DateTime is unsigned 32-bit: clamped.
+uint64_t DateTimeSeconds(int64_t ts_ms) {
+  if (ts_ms <= 0) return 0;
+  return std::min<uint64_t>(static_cast<uint64_t>(ts_ms) / 1000, 4294967295ull);
+}
+
 // Encodes a parsed event (the parser holds its payload).
 void EncodeParsed(std::string* out, const EventView& view, element payload,
                   std::string_view labels_arrays, const ShipRunContext& context) {
@@ -145,7 +154,8 @@ void EncodeParsed(std::string* out, const EventView& view, element payload,
   AppendJsonString(out, view.run_id);
   Append(out, ",\"seq\":", view.seq, ",\"event_id\":");
   AppendJsonString(out, view.event_id);
-  Append(out, ",\"kind\":\"", EventKindName(view.kind), "\",\"ts_ms\":", view.ts_ms, ",\"host\":");
+  Append(out, ",\"kind\":\"", EventKindName(view.kind), "\",\"ts_ms\":", view.ts_ms,
+         ",\"ts\":", DateTimeSeconds(view.ts_ms), ",\"host\":");
   AppendJsonString(out, context.host);
   out->append(",\"source\":");
   AppendJsonString(out, context.source);
@@ -245,7 +255,7 @@ std::vector<std::string> ClickHouseCreateTables(std::string_view database) {
           "  event_id String,\n"
           "  kind String,\n"
           "  ts_ms Int64,\n"
-          "  ts DateTime MATERIALIZED toDateTime(intDiv(ts_ms, 1000)),\n"
+          "  ts DateTime,\n"
           "  host String,\n"
           "  source String,\n"
           "  trace_path String,\n"
@@ -283,7 +293,7 @@ std::vector<std::string> ClickHouseCreateTables(std::string_view database) {
           "  finished_ms Nullable(Int64),\n"
           "  duration_ms Nullable(Int64),\n"
           "  torn_tail UInt8,\n"
-          "  started DateTime MATERIALIZED toDateTime(intDiv(started_ms, 1000)),\n"
+          "  started DateTime,\n"
           "  version UInt64\n"
           ") ENGINE = ReplacingMergeTree(version)\n"
           "ORDER BY run_id"),
@@ -364,7 +374,8 @@ std::string EncodeRunRow(const LedgerEntry& e, const ShipRunContext& context, ui
          ",\"tool_calls\":", e.tool_calls, ",\"tool_results\":", e.tool_results,
          ",\"tool_failures\":", e.tool_failures,
          ",\"permission_decisions\":", e.permission_decisions, ",\"errors\":", e.errors,
-         ",\"started_ms\":", e.started_ms, ",\"finished_ms\":");
+         ",\"started_ms\":", e.started_ms, ",\"started\":", DateTimeSeconds(e.started_ms),
+         ",\"finished_ms\":");
   out.append(e.finished_ms ? Cat(*e.finished_ms) : "null");
   out.append(",\"duration_ms\":");
   out.append(e.duration_ms ? Cat(*e.duration_ms) : "null");
