@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "event_parser.h"
-#include "file_util.h"
-#include "ledger_internal.h"
+#include "format/event_parser.h"
+#include "report/ledger_internal.h"
 #include "simdjson.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
 #include "traceframe/trace_reader.h"
+#include "util/file_util.h"
 
 namespace traceframe {
 namespace {
