@@ -44,7 +44,7 @@ done
 for i in 1 2; do "$GEN" --out "$runs/open$i.traceframe" --events 30 --seed $((100 + i)) --open 2>/dev/null; done
 ledger_sum() {  # ledger_sum FIELD: the field summed over a fresh ledger of $runs
   "$BIN" ledger rebuild --dir "$runs" --out "$work/ledger.traceframe" >/dev/null
-  "$BIN" ledger list --file "$work/ledger.traceframe" --json | jq "[.entries[].$1] | add"
+  "$BIN" ledger list --file "$work/ledger.traceframe" --json | jq "[.entries[].$1 // 0] | add"
 }
 
 echo "-- [${SECONDS}s] 1. ship a directory; counts and sums match the ledger"
@@ -61,6 +61,8 @@ eq "tool failures (runs)" "$(q "$A_HTTP" 'SELECT sum(tool_failures) FROM tracefr
 eq "model calls" "$(q "$A_HTTP" "SELECT count() FROM traceframe.events FINAL WHERE kind = 'model.call'")" \
   "$(ledger_sum model_calls)"
 
+eq "input tokens (runs)" "$(q "$A_HTTP" 'SELECT sum(input_tokens) FROM traceframe.runs FINAL')" \
+  "$(ledger_sum usage.input_tokens)"
 echo "-- [${SECONDS}s] 2. ship again: nothing new; append: only the new rows"
 ship --clickhouse "$A" --dir "$runs" --json >"$work/s2.json"
 eq "second ship" "$(jq .events "$work/s2.json")" 0

@@ -161,6 +161,10 @@ TEST(ShipRowTest, RunRowIsTheLedgerEntryWithVersion) {
   e.tool_failures = 2;
   e.started_ms = 5;
   e.duration_ms = 7;
+  e.usage.input_tokens = 40;
+  e.usage.output_tokens = 9;
+  e.deviations = 1;
+  e.source = "codex";
   ShipRunContext context;
   context.host = "h";
   context.labels_json = R"({"task":"t1"})";
@@ -175,6 +179,10 @@ TEST(ShipRowTest, RunRowIsTheLedgerEntryWithVersion) {
   EXPECT_TRUE(r["finished_ms"].is_null());
   EXPECT_EQ(r["duration_ms"].get_int64().value(), 7);
   EXPECT_EQ(r["version"].get_uint64().value(), 1234u);
+  EXPECT_EQ(r["input_tokens"].get_uint64().value(), 40u);
+  EXPECT_EQ(r["output_tokens"].get_uint64().value(), 9u);
+  EXPECT_EQ(r["deviations"].get_uint64().value(), 1u);
+  EXPECT_EQ(r["source"].get_string().value(), "codex");  // the ledger's, when it has one
   EXPECT_EQ(simdjson::minify(r["label_keys"].value()), R"(["task"])");
 }
 

@@ -16,6 +16,7 @@
 #include "report/ledger_internal.h"
 #include "simdjson.h"
 #include "traceframe/json.h"
+#include "traceframe/labels.h"
 #include "traceframe/str_util.h"
 #include "traceframe/trace_reader.h"
 #include "util/file_util.h"
@@ -293,6 +294,12 @@ std::vector<std::string> ClickHouseCreateTables(std::string_view database) {
           "  finished_ms Nullable(Int64),\n"
           "  duration_ms Nullable(Int64),\n"
           "  torn_tail UInt8,\n"
+          "  deviations UInt64,\n"
+          "  input_tokens UInt64,\n"
+          "  output_tokens UInt64,\n"
+          "  cache_read_input_tokens UInt64,\n"
+          "  cache_creation_input_tokens UInt64,\n"
+          "  reasoning_output_tokens UInt64,\n"
           "  started DateTime,\n"
           "  version UInt64\n"
           ") ENGINE = ReplacingMergeTree(version)\n"
@@ -365,8 +372,12 @@ std::string EncodeRunRow(const LedgerEntry& e, const ShipRunContext& context, ui
   std::string out = "{\"run_id\":";
   AppendJsonString(&out, e.run_id);
   out.push_back(',');
+  // The ledger's own source and labels when it has them (the same
+  // run.started facts, docs/ledger.md).
   ShipRunContext with_path = context;
   with_path.trace_path = e.trace_path;
+  if (!e.source.empty()) with_path.source = e.source;
+  if (!e.labels.empty()) with_path.labels_json = LabelsJson(e.labels);
   AppendContext(&out, with_path);
   out.append(",\"status\":");
   AppendJsonString(&out, e.status);
@@ -379,7 +390,12 @@ std::string EncodeRunRow(const LedgerEntry& e, const ShipRunContext& context, ui
   out.append(e.finished_ms ? Cat(*e.finished_ms) : "null");
   out.append(",\"duration_ms\":");
   out.append(e.duration_ms ? Cat(*e.duration_ms) : "null");
-  Append(&out, ",\"torn_tail\":", e.torn_tail ? 1 : 0, ",\"version\":", version, "}");
+  Append(&out, ",\"torn_tail\":", e.torn_tail ? 1 : 0, ",\"deviations\":", e.deviations,
+         ",\"input_tokens\":", e.usage.input_tokens, ",\"output_tokens\":", e.usage.output_tokens,
+         ",\"cache_read_input_tokens\":", e.usage.cache_read_input_tokens,
+         ",\"cache_creation_input_tokens\":", e.usage.cache_creation_input_tokens,
+         ",\"reasoning_output_tokens\":", e.usage.reasoning_output_tokens, ",\"version\":", version,
+         "}");
   return out;
 }
 
