@@ -143,7 +143,9 @@ std::string Line(int i) {
 }
 
 void ExpectVerifies(const std::string& path, bool open) {
-  CliResult v = RunCli({"verify", "--file", path, "--json"});
+  std::vector<std::string> args = {"verify", "--file", path, "--json"};
+  if (open) args.push_back("--allow-open");
+  CliResult v = RunCli(args);
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   EXPECT_THAT(v.out, HasSubstr("\"valid\":true"));
   EXPECT_THAT(v.out, HasSubstr(open ? "\"open\":true" : "\"open\":false"));
@@ -193,7 +195,7 @@ TEST(CliStreamTest, BadLinesAreRejectedWithTheirLineNumbersAndTheRestIsKept) {
       "this is not json",                                      // 2
       R"({"kind":"no.such.kind","payload":{}})",               // 3
       R"({"kind":"run.started","payload":{}})",                // 4
-      R"({"kind":"error","payload":{"a":}})",                  // 5
+      R"({"kind":"error","payload":tru})",                     // 5
       Line(6),                                                 // 6
       R"({"kind":"error","payload":{},"extra":1})",            // 7
       R"({"kind":"error"})",                                   // 8
@@ -369,13 +371,14 @@ std::string ExamplePath(const std::string& rel) {
 }
 
 // The issue's proof: a million events from the Python client, each present
-// once and in order, and the trace verifies.
+// once and in order, and the trace verifies. (Acks are proven above; without
+// them this test costs the gate only the Python loop and one verify.)
 TEST(CliStreamTest, PythonClientMillionEventsEachOnceInOrder) {
   TempDir dir;
   const std::string path = dir.File("py.traceframe");
   constexpr int kEvents = 1000000;
   CliResult r = RunProgram({"python3", ExamplePath("python/traceframe_stream.py"),
-                            testing::CliPath(), path, Cat(kEvents), "--ack"});
+                            testing::CliPath(), path, Cat(kEvents)});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr(Cat("events=", kEvents)));
   ExpectVerifies(path, false);

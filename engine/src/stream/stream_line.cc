@@ -14,7 +14,7 @@ absl::Status Invalid(std::string_view why) { return absl::InvalidArgumentError(s
 
 absl::Status JsonError(simdjson::error_code error) {
   return absl::InvalidArgumentError(
-      Cat("not a JSON object (", simdjson::error_message(error), ")"));
+      Cat("not a valid JSON object (", simdjson::error_message(error), ")"));
 }
 
 std::string_view TrimRight(std::string_view text) {
