@@ -105,14 +105,19 @@ class TraceStream:
 
     # -- acks ----------------------------------------------------------------
     def _read_acks(self):
+        # Acks are {"line":N,"seq":S,...} or {"line":N,"error":...}, always
+        # in that key order: N and the kind are read without a JSON parse,
+        # the rest is parsed when asked for (acks(), rejected()).
+        acks, rejected = self._acks, self._rejected
         for raw in self._proc.stdout:
-            ack = json.loads(raw)
+            comma = raw.index(b",")
+            line = int(raw[8:comma])
             with self._cond:
-                if "error" in ack:
-                    self._rejected.append(ack)
+                if raw.startswith(b'"error"', comma + 1):
+                    rejected.append(raw)
                 else:
-                    self._acks.append(ack)
-                self._acked = ack["line"]
+                    acks.append(raw)
+                self._acked = line
                 self._cond.notify_all()
         with self._cond:
             self._cond.notify_all()
@@ -143,12 +148,20 @@ class TraceStream:
         return True
 
     def acks(self):
+        """The acks so far: [{"line", "seq", "id"?}], in line order."""
         with self._cond:
-            return list(self._acks)
+            raws = list(self._acks)
+        return [json.loads(raw) for raw in raws]
+
+    def ack_count(self):
+        with self._cond:
+            return len(self._acks)
 
     def rejected(self):
+        """The rejected lines so far: [{"line", "error"}]."""
         with self._cond:
-            return list(self._rejected)
+            raws = list(self._rejected)
+        return [json.loads(raw) for raw in raws]
 
     @property
     def stderr(self):
@@ -202,8 +215,8 @@ def _main(argv):
     stream.write_many(batch)
     stream.close()
     elapsed = time.monotonic() - started
-    if ack and len(stream.acks()) != count:
-        raise SystemExit("expected %d acks, got %d" % (count, len(stream.acks())))
+    if ack and stream.ack_count() != count:
+        raise SystemExit("expected %d acks, got %d" % (count, stream.ack_count()))
     print("events=%d seconds=%.3f events_per_s=%.0f" % (count, elapsed, count / elapsed))
 
 
