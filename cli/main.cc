@@ -5,10 +5,11 @@
 
 #include "cli.h"
 #include "traceframe/str_util.h"
+#include "traceframe/version.h"
 
 namespace {
 
-constexpr char kVersion[] = "traceframe 0.2.0";
+constexpr char kVersion[] = "traceframe " TRACEFRAME_VERSION;
 
 // `hook ingest` runs inside agent hosts, which read exit code 2 as "block the
 // action": its usage errors must exit 1 instead.
