@@ -347,4 +347,12 @@ std::vector<LedgerEntry> FindLedgerEntries(const std::vector<LedgerEntry>& entri
   return found;
 }
 
+absl::StatusOr<std::vector<std::string>> ListRunTraces(const std::string& dir) {
+  absl::Status status;
+  std::vector<std::string> files = ListTraceFiles(dir, "", &status);
+  if (!status.ok()) return status;
+  files.erase(std::remove_if(files.begin(), files.end(), LooksLikeLedger), files.end());
+  return files;
+}
+
 }  // namespace traceframe
