@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "cli.h"
+#include "traceframe/labels.h"
 #include "traceframe/recorder.h"
 #include "traceframe/str_util.h"
 #include "traceframe/stream.h"
@@ -55,14 +56,12 @@ void AddStreamOptions(CLI::App* cmd, StreamFlags* flags,
 int RunRecordStream(const std::string& file, const StreamFlags& flags) {
   StreamOptions options;
   options.init_run_id = flags.init_run_id;
-  for (const std::string& label : flags.labels) {
-    const size_t eq = label.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "Error: --label %s: expected K=V\n", label.c_str());
-      return kExitUsage;
-    }
-    options.labels.emplace_back(label.substr(0, eq), label.substr(eq + 1));
+  absl::StatusOr<Labels> labels = ParseLabelArgs(flags.labels);
+  if (!labels.ok()) {
+    ReportError(labels.status());
+    return kExitUsage;
   }
+  for (const auto& [key, value] : *labels) options.labels.emplace_back(key, value);
   options.sync = *ParseSyncPolicy(flags.sync);  // CLI11 checked the name
   options.finish_status = flags.finish_on_eof;
   StreamFds fds;

@@ -57,7 +57,8 @@ struct StreamOptions {
   // trace is an AlreadyExists error). Unset: continue an existing open trace.
   std::optional<std::string> init_run_id;
   // With init_run_id: labels ({K: V} under "labels" in run.started, design.md
-  // §8), in the given order; a repeated key keeps its last value.
+  // §8, via RecorderOptions::labels: written in key order); a repeated key
+  // keeps its last value.
   std::vector<std::pair<std::string, std::string>> labels;
   SyncPolicy sync = SyncPolicy::kBatch;
   // Append run.finished {"status": ...} at the end (EOF or stop), unless an

@@ -189,25 +189,6 @@ class AckWriter {
   std::thread thread_;          // last: started after the fields above
 };
 
-std::string StartedPayload(const StreamOptions& options) {
-  if (options.labels.empty()) return DefaultStartedPayload();
-  std::vector<std::pair<std::string, std::string>> labels;
-  for (const auto& [key, value] : options.labels) {
-    auto it =
-        std::find_if(labels.begin(), labels.end(), [&](const auto& kv) { return kv.first == key; });
-    if (it != labels.end()) {
-      it->second = value;
-    } else {
-      labels.emplace_back(key, value);
-    }
-  }
-  std::string object;
-  JsonObjectWriter w(&object);
-  for (const auto& [key, value] : labels) w.String(key, value);
-  w.Finish();
-  return DefaultStartedPayload(Cat("\"labels\":", object));
-}
-
 class Stream {
  public:
   Stream(TraceRecorder* recorder, const StreamOptions& options, StreamFds fds,
@@ -381,7 +362,9 @@ absl::StatusOr<StreamResult> RecordStream(const std::string& path, const StreamO
   recorder_options.ring_capacity = options.ring_capacity;
   absl::StatusOr<std::unique_ptr<TraceRecorder>> recorder;
   if (options.init_run_id) {
-    recorder_options.started_payload_json = internal::StartedPayload(options);
+    // Labels go into run.started through the recorder (RecorderOptions::
+    // labels); a key given twice keeps its last value.
+    for (const auto& [key, value] : options.labels) recorder_options.labels[key] = value;
     recorder = TraceRecorder::Start(path, *options.init_run_id, /*force=*/false, recorder_options);
   } else {
     if (!options.labels.empty()) {
