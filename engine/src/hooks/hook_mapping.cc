@@ -17,22 +17,21 @@
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
+#include "util/ascii.h"
+#include "util/hash.h"
+#include "util/utf8.h"
 
 namespace traceframe {
+using internal::AsciiLower;
+using internal::Fnv1a64;
+using internal::Utf8Chars;
+
 namespace {
 
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
 using Paths = std::initializer_list<std::string_view>;
-
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 bool IsBlank(std::string_view s) { return StripWhitespace(s).empty(); }
 
@@ -138,12 +137,6 @@ std::optional<bool> BoolRule(element root, Paths paths) {
     }
   }
   return std::nullopt;
-}
-
-size_t Utf8Chars(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
 }
 
 // Cuts a host string to kHookStringMaxChars characters plus the marker.
@@ -662,15 +655,6 @@ bool LooksLikeSecretKey(std::string_view key, bool value_is_number) {
     if (Contains(k, word)) return true;
   }
   return !value_is_number && Contains(k, "token");
-}
-
-uint64_t Fnv1a64(std::string_view bytes) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (char c : bytes) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
 }
 
 std::string NormalizeSource(std::string_view label) {

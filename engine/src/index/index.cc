@@ -23,6 +23,7 @@
 #include "traceframe/str_util.h"
 #include "util/file_lock.h"
 #include "util/file_util.h"
+#include "util/hash.h"
 
 namespace traceframe {
 namespace {
@@ -52,18 +53,6 @@ constexpr size_t kOffVersion = 8, kOffHeaderSize = 12, kOffEntrySize = 16, kOffF
 // Rebuilds split work into chunks of this size; below the threshold, one thread.
 constexpr uint64_t kChunkBytes = 64ull << 20;
 constexpr uint64_t kParallelThreshold = 64ull << 20;
-
-constexpr uint64_t kFnvBasis = 0xcbf29ce484222325ull;
-
-// FNV-1a, 64-bit: simple to specify exactly, and extendable (the running
-// entries hash is updated as entries are appended).
-uint64_t Fnv1a(std::string_view data, uint64_t h = kFnvBasis) {
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 void PutU32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -107,7 +96,7 @@ struct Header {
   uint32_t run_id_len = 0;
   uint32_t status_len = 0;
   uint64_t strings_hash = 0;
-  uint64_t entries_hash = kFnvBasis;
+  uint64_t entries_hash = internal::kFnv1a64Basis;
   uint64_t last_entry_seq = 0;
   uint64_t last_entry_offset = 0;
 
@@ -148,7 +137,7 @@ std::string EncodeHeader(const Header& h) {
   PutU64(p + kOffEntriesHash, h.entries_hash);
   PutU64(p + kOffLastEntrySeq, h.last_entry_seq);
   PutU64(p + kOffLastEntryOffset, h.last_entry_offset);
-  PutU64(p + kOffHeaderHash, Fnv1a(std::string_view(p, kOffHeaderHash)));
+  PutU64(p + kOffHeaderHash, internal::Fnv1a64(std::string_view(p, kOffHeaderHash)));
   return out;
 }
 
@@ -172,7 +161,7 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes) {
   if (GetU32(p + kOffHeaderSize) != kHeaderSize || GetU32(p + kOffEntrySize) != kEntrySize) {
     return Invalid("unexpected header or entry size");
   }
-  if (GetU64(p + kOffHeaderHash) != Fnv1a(std::string_view(p, kOffHeaderHash))) {
+  if (GetU64(p + kOffHeaderHash) != internal::Fnv1a64(std::string_view(p, kOffHeaderHash))) {
     return Invalid("header checksum mismatch");
   }
   Header h;
@@ -275,7 +264,7 @@ Header HeaderOf(const TraceIndex& index) {
   const std::string status = f.finished && f.finished_status ? *f.finished_status : std::string();
   h.run_id_len = static_cast<uint32_t>(f.run_id.size());
   h.status_len = static_cast<uint32_t>(status.size());
-  h.strings_hash = Fnv1a(status, Fnv1a(f.run_id));
+  h.strings_hash = internal::Fnv1a64(status, internal::Fnv1a64(f.run_id));
   if (!index.entries.empty()) {
     h.last_entry_seq = index.entries.back().seq;
     h.last_entry_offset = index.entries.back().offset;
@@ -386,11 +375,11 @@ absl::Status MatchAgainst(const TraceIndex& index, ByteSource& src, uint64_t siz
     if (bytes[0] != '\n') return mismatch("the last covered line has grown");
   }
   if (!src.Read(0, index.head_len, &bytes)) return mismatch("unreadable head");
-  if (Fnv1a(bytes) != index.head_hash)
+  if (internal::Fnv1a64(bytes) != index.head_hash)
     return mismatch("the start of the trace differs (rewritten)");
   if (f.events == 0) return absl::OkStatus();
   if (!src.Read(index.last_event_offset, index.last_event_len, &bytes) ||
-      Fnv1a(bytes) != index.last_event_hash) {
+      internal::Fnv1a64(bytes) != index.last_event_hash) {
     return mismatch("the last covered event differs");
   }
   EventParser parser;
@@ -600,11 +589,12 @@ void FinishIdentity(TraceIndex* index, ByteSource& src, bool set_head) {
   std::string_view bytes;
   if (set_head) {
     index->head_len = std::min<uint64_t>(kHeadBytes, index->facts.covered_bytes);
-    index->head_hash = src.Read(0, index->head_len, &bytes) ? Fnv1a(bytes) : 0;
+    index->head_hash = src.Read(0, index->head_len, &bytes) ? internal::Fnv1a64(bytes) : 0;
   }
   if (index->facts.events > 0 && index->last_event_hash == 0) {
-    index->last_event_hash =
-        src.Read(index->last_event_offset, index->last_event_len, &bytes) ? Fnv1a(bytes) : 0;
+    index->last_event_hash = src.Read(index->last_event_offset, index->last_event_len, &bytes)
+                                 ? internal::Fnv1a64(bytes)
+                                 : 0;
   }
 }
 
@@ -708,7 +698,7 @@ bool WriteExact(int fd, uint64_t off, std::string_view data) {
 // reader (or a crash) sees either the old header or the new one, both of
 // which describe a prefix of the trace; a torn header fails its checksum.
 bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
-  const TailState& before = *w.before;
+  const internal::TailState& before = *w.before;
   if (w.lines.empty()) return false;
   std::string header_bytes;
   if (!ReadExact(idx_fd, 0, kHeaderSize, &header_bytes)) return false;
@@ -717,7 +707,7 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
   Header h = *decoded;
   if (h.events == 0 || h.covered_bytes != before.size || h.last_seq != before.last_seq ||
       h.last_kind != static_cast<uint32_t>(before.last_kind) || h.last_ts_ms != before.last_ts_ms ||
-      h.status_len != 0 || h.strings_hash != Fnv1a(before.run_id) ||
+      h.status_len != 0 || h.strings_hash != internal::Fnv1a64(before.run_id) ||
       h.run_id_len != before.run_id.size()) {
     return false;
   }
@@ -761,11 +751,11 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
   content.remove_suffix(1);
   if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
   h.last_event_len = content.size();
-  h.last_event_hash = Fnv1a(content);
+  h.last_event_hash = internal::Fnv1a64(content);
   h.covered_bytes = expect;
   if (!new_entries.empty()) {
     if (!WriteExact(idx_fd, entries_end, new_entries)) return false;
-    h.entries_hash = Fnv1a(new_entries, h.entries_hash);
+    h.entries_hash = internal::Fnv1a64(new_entries, h.entries_hash);
   }
   return WriteExact(idx_fd, 0, EncodeHeader(h));
 }
@@ -813,7 +803,7 @@ std::string EncodeIndex(const TraceIndex& index) {
   entries.reserve(index.entries.size() * kEntrySize);
   for (const IndexEntry& e : index.entries) AppendEntry(&entries, e);
   Header h = HeaderOf(index);
-  h.entries_hash = Fnv1a(entries);
+  h.entries_hash = internal::Fnv1a64(entries);
   std::string out = EncodeHeader(h);
   out.append(index.facts.run_id);
   if (index.facts.finished && index.facts.finished_status) out.append(*index.facts.finished_status);
@@ -837,9 +827,9 @@ absl::StatusOr<TraceIndex> DecodeIndexBytes(std::string_view bytes, bool verify_
   }
   std::string_view strings =
       bytes.substr(kHeaderSize, uint64_t{h.run_id_len} + uint64_t{h.status_len});
-  if (Fnv1a(strings) != h.strings_hash) return Invalid("strings checksum mismatch");
+  if (internal::Fnv1a64(strings) != h.strings_hash) return Invalid("strings checksum mismatch");
   std::string_view entry_bytes = bytes.substr(entries_offset, h.entry_count * kEntrySize);
-  if (verify_entries_hash && Fnv1a(entry_bytes) != h.entries_hash) {
+  if (verify_entries_hash && internal::Fnv1a64(entry_bytes) != h.entries_hash) {
     return Invalid("entries checksum mismatch");
   }
 
