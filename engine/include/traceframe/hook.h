@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "traceframe/labels.h"
 #include "traceframe/writer.h"
 
 namespace traceframe {
@@ -103,6 +104,7 @@ struct HookIngestOptions {
   std::optional<std::string> run_id;  // overrides the derived id (made safe)
   bool strict = false;
   WriteOptions write;
+  Labels labels;  // stored in run.started when this call creates the trace
 };
 
 struct HookIngestResult {
@@ -160,6 +162,7 @@ struct HookInstallOptions {
   std::vector<std::string> events;  // empty: DefaultHookEvents(format)
   std::string dir = ".traceframe/runs";
   bool print = false;  // compute and return the snippet; read and write nothing
+  Labels labels;       // passed on as `--label K=V` in the wired command
 };
 
 struct HookInstallResult {
