@@ -10,6 +10,7 @@
 
 #include "benchmark/benchmark.h"
 #include "format/event_parser.h"
+#include "read/tail_state.h"
 #include "traceframe/event.h"
 #include "traceframe/json.h"
 #include "traceframe/writer.h"
@@ -124,7 +125,7 @@ void BM_ReadTailState(benchmark::State& state) {
   }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   for (auto _ : state) {
-    absl::StatusOr<TailState> tail = ReadTailState(fd, path);
+    absl::StatusOr<internal::TailState> tail = internal::ReadTailState(fd, path);
     benchmark::DoNotOptimize(tail);
   }
   ::close(fd);

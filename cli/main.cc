@@ -1,7 +1,14 @@
-// Entry point: wires the registered command groups into one CLI11 app.
+// Entry point: wires the registered command groups into one CLI11 app, and
+// applies the conventions every command shares: `help <command>`, `-V`, an
+// example in each --help, a closest-match hint for unknown commands and
+// options, and exit code 2 for usage errors (1 in the `hook` group).
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli.h"
 #include "traceframe/str_util.h"
@@ -11,17 +18,124 @@ namespace {
 
 constexpr char kVersion[] = "traceframe " TRACEFRAME_VERSION;
 
-// `hook ingest` runs inside agent hosts, which read exit code 2 as "block the
-// action": its usage errors must exit 1 instead.
-bool IsHookIngest(int argc, char** argv) {
-  int words = 0;
-  for (int i = 1; i < argc && words < 2; ++i) {
-    if (argv[i][0] == '-') continue;
-    if (words == 0 && std::strcmp(argv[i], "hook") != 0) return false;
-    if (words == 1) return std::strcmp(argv[i], "ingest") == 0;
-    ++words;
+// Every subcommand (CLI11 lists only the parsed ones without a filter).
+const std::function<bool(CLI::App*)> kAllSubcommands;
+
+// One example per command, shown at the end of its --help.
+struct HelpExample {
+  const char* path;  // "verify", "hook ingest"
+  const char* example;
+};
+constexpr HelpExample kExamples[] = {
+    {"init", "traceframe init --file run.traceframe --run-id run-1"},
+    {"record",
+     "traceframe record --file run.traceframe --kind model.call --payload "
+     "'{\"model\":\"m\"}'"},
+    {"finish", "traceframe finish --file run.traceframe --status success"},
+    {"verify", "traceframe verify --file run.traceframe --json"},
+    {"summary", "traceframe summary --file run.traceframe"},
+    {"inspect", "traceframe inspect --file run.traceframe --kind tool.call --limit 10"},
+    {"repair", "traceframe repair --file run.traceframe"},
+    {"exec", "traceframe exec --file run.traceframe -- make test"},
+    {"run", "traceframe run -- make test"},
+    {"hook", "traceframe hook install --format claude --file .claude/settings.json"},
+    {"hook ingest", "traceframe hook ingest --source claude --dir .traceframe/runs < payload.json"},
+    {"hook install", "traceframe hook install --format claude --file .claude/settings.json"},
+    {"policy-check", "traceframe policy-check --file run.traceframe --json"},
+    {"render", "traceframe render --file run.traceframe --html run.html"},
+    {"index", "traceframe index check --file run.traceframe"},
+    {"index rebuild", "traceframe index rebuild --file run.traceframe"},
+    {"index check", "traceframe index check --file run.traceframe --json"},
+    {"ledger", "traceframe ledger rebuild && traceframe ledger list"},
+    {"ledger rebuild", "traceframe ledger rebuild --dir .traceframe/runs"},
+    {"ledger list", "traceframe ledger list --status failed"},
+    {"ledger show", "traceframe ledger show --run-id run-1 --json"},
+};
+
+void AddExamples(CLI::App* app, const std::string& path) {
+  for (CLI::App* sub : app->get_subcommands(kAllSubcommands)) {
+    const std::string sub_path = path.empty() ? sub->get_name() : path + " " + sub->get_name();
+    for (const HelpExample& e : kExamples) {
+      if (sub_path == e.path) sub->footer(std::string("Example:\n  ") + e.example);
+    }
+    AddExamples(sub, sub_path);
   }
-  return false;
+}
+
+// The first word that is not an option: the command.
+std::string_view FirstWord(const std::vector<char*>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i][0] != '-') return args[i];
+  }
+  return {};
+}
+
+// Agent hosts read exit code 2 from a hook command as "block the tool call":
+// every usage error of the `hook` group exits 1 instead.
+bool IsHookGroup(const std::vector<char*>& args) { return FirstWord(args) == "hook"; }
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The candidate closest to `word`, if it is close enough to be a typo.
+std::string Closest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const std::string& c : candidates) {
+    const size_t d = EditDistance(word, c);
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+int UsageError(const std::string& what, std::string_view word, const std::string& suggestion,
+               bool hook_group) {
+  std::string message = traceframe::Cat("Error: unknown ", what, " \"", word, "\"");
+  if (!suggestion.empty()) traceframe::Append(&message, " (did you mean \"", suggestion, "\"?)");
+  std::fprintf(stderr, "%s\nRun with --help for more information.\n", message.c_str());
+  return hook_group ? traceframe::cli::kExitFailed : traceframe::cli::kExitUsage;
+}
+
+// After an ExtrasError: names the first unexpected word of the deepest
+// command parsed, with the closest option or subcommand it may have meant.
+// Returns -1 when there is nothing to suggest from.
+int UnknownWordError(CLI::App& app, bool extras_error, bool hook_group) {
+  CLI::App* cur = &app;
+  while (!cur->get_subcommands().empty()) cur = cur->get_subcommands().front();
+  // Other errors (a missing required option, exec's missing command) keep
+  // their own text unless a mistyped subcommand left a group without one.
+  if (!extras_error && cur->get_subcommands(kAllSubcommands).empty()) return -1;
+  std::vector<std::string> extras = cur->remaining();
+  if (extras.empty() || extras.front() == "--") return -1;
+  const std::string word = extras.front();
+  std::vector<std::string> candidates;
+  if (!word.empty() && word[0] == '-') {
+    const std::string name = word.substr(0, word.find('='));
+    for (const CLI::Option* opt : cur->get_options()) {
+      for (const std::string& l : opt->get_lnames()) candidates.push_back("--" + l);
+      for (const std::string& s : opt->get_snames()) candidates.push_back("-" + s);
+    }
+    return UsageError("option", name, Closest(name, candidates), hook_group);
+  }
+  for (const CLI::App* sub : cur->get_subcommands(kAllSubcommands))
+    candidates.push_back(sub->get_name());
+  if (candidates.empty()) return -1;
+  return UsageError("command", word, Closest(word, candidates), hook_group);
 }
 
 }  // namespace
@@ -33,19 +147,30 @@ int main(int argc, char** argv) {
   // so, instead of being killed with the trace's last write half done.
   std::signal(SIGXFSZ, SIG_IGN);
   namespace cli = traceframe::cli;
+  // `traceframe help [command...]` is `traceframe [command...] --help`.
+  std::vector<char*> args(argv, argv + argc);
+  static char kHelpFlag[] = "--help";
+  if (args.size() > 1 && std::strcmp(args[1], "help") == 0) {
+    args.erase(args.begin() + 1);
+    args.push_back(kHelpFlag);
+  }
+  const bool hook_group = IsHookGroup(args);
   CLI::App app{
       "traceframe: record what AI agents actually do as append-only, verifiable trace files",
       "traceframe"};
-  app.set_version_flag("--version", kVersion);
+  app.set_version_flag("-V,--version", kVersion);
   app.require_subcommand(1);
   app.fallthrough(false);
+  app.footer(
+      "Example:\n  traceframe verify --file run.traceframe\n"
+      "Run `traceframe help <command>` for a command's options.");
   cli::Action action;
   auto groups = cli::CommandGroups();
   std::sort(groups.begin(), groups.end(),
             [](const auto& a, const auto& b) { return a.order < b.order; });
   // Only the group of the command being run (see cli.h); all of them when
-  // argv[1] names no known command (help, a typo: the full list is needed).
-  const std::string_view command = argc > 1 ? argv[1] : "";
+  // args[1] names no known command (help, a typo: the full list is needed).
+  const std::string_view command = args.size() > 1 ? args[1] : "";
   auto runs_command = [&](const cli::CommandGroupInfo& group) {
     return std::find(group.commands.begin(), group.commands.end(), command) != group.commands.end();
   };
@@ -53,8 +178,16 @@ int main(int argc, char** argv) {
   for (const cli::CommandGroupInfo& group : groups) {
     if (!known || runs_command(group)) group.install(app, action);
   }
+  if (!known && !command.empty() && command[0] != '-') {
+    std::vector<std::string> names;
+    for (const cli::CommandGroupInfo& group : groups) {
+      for (std::string_view name : group.commands) names.emplace_back(name);
+    }
+    return UsageError("command", command, Closest(command, names), hook_group);
+  }
+  AddExamples(&app, "");
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -62,8 +195,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // An unexpected word (ExtrasError, or a missing subcommand that was
+    // mistyped) gets a closest-match hint; other usage errors CLI11's text.
+    const int code =
+        UnknownWordError(app, dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr, hook_group);
+    if (code >= 0) return code;
     app.exit(e);
-    return IsHookIngest(argc, argv) ? cli::kExitFailed : cli::kExitUsage;
+    return hook_group ? cli::kExitFailed : cli::kExitUsage;
   }
   if (!action) return cli::kExitUsage;
   return action();

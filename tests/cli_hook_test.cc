@@ -19,9 +19,12 @@
 #include "simdjson.h"
 #include "test_util.h"
 #include "traceframe/hook.h"
+#include "util/shell_quote.h"
 
 namespace traceframe {
 namespace {
+
+using internal::ShellQuote;
 
 using testing::CliResult;
 using testing::FileExists;

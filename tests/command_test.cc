@@ -21,9 +21,12 @@
 #include "traceframe/summary.h"
 #include "traceframe/verify.h"
 #include "traceframe/writer.h"
+#include "util/shell_quote.h"
 
 namespace traceframe {
 namespace {
+
+using internal::ShellQuote;
 
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;

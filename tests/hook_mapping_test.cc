@@ -10,6 +10,7 @@
 #include "simdjson.h"
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
+#include "util/hash.h"
 
 namespace traceframe {
 namespace {
@@ -396,7 +397,7 @@ TEST(HookMapping, SafeRunIds) {
 }
 
 TEST(HookMapping, FnvVectorsMatchTheReference) {
-  EXPECT_EQ(Fnv1a64("\x1f\x1f\x1f"), 0x8f3e7418d31fe7b4ULL);
+  EXPECT_EQ(internal::Fnv1a64("\x1f\x1f\x1f"), 0x8f3e7418d31fe7b4ULL);
 }
 
 TEST(HookMapping, ReferenceQuirksKept) {

@@ -12,7 +12,7 @@
 // durable before the child starts, tool.result is always written once the
 // child has been waited for, and RunTrace opens and closes the run.
 //
-// Thread-safety: ShellQuote, DefaultRunId and OutputPreview are plain
+// Thread-safety: DefaultRunId and OutputPreview are plain
 // functions/values. RunCommand may run on several threads at once, but only
 // one call at a time forwards signals (the others run as if
 // forward_signals were false), because signal handlers are process-wide.
@@ -106,13 +106,6 @@ struct CommandOutcome {
 // Errors are for argv being empty or the machinery failing (pipes, poll).
 absl::StatusOr<CommandOutcome> RunCommand(const std::vector<std::string>& argv,
                                           const CommandOptions& options = {});
-
-// The command as text that can be pasted into sh: words made only of safe
-// characters stay bare, others are single-quoted ('\'' for a quote), empty
-// words become ''. {"sh","-c","echo a; exit 3"} -> sh -c 'echo a; exit 3'.
-std::string ShellQuote(const std::vector<std::string>& argv);
-// One word, quoted only when the shell would otherwise split or expand it.
-std::string ShellQuote(std::string_view word);
 
 // "SIGTERM" for 15; "signal N" when the number has no name.
 std::string SignalName(int signal);

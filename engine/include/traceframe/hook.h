@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "traceframe/command.h"
 #include "traceframe/labels.h"
 #include "traceframe/writer.h"
 
@@ -65,9 +64,6 @@ std::string SafeRunId(std::string_view raw);
 // is a count ("max_tokens": 4096, "input_tokens"), kept; a secret token is a
 // string.
 bool LooksLikeSecretKey(std::string_view key, bool value_is_number = false);
-
-// FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
-uint64_t Fnv1a64(std::string_view bytes);
 
 struct HookMapOptions {
   std::string source = "generic";  // already normalized

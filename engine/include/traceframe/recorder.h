@@ -186,9 +186,15 @@ class TraceRecorder {
   uint64_t last_seq() const;
   RecorderStats stats() const;
 
-  class Impl;
-
  private:
+  class Impl;  // recorder.cc: the ring, the flusher and the syncer
+
+  // Opens `path` locked and reads its tail; `expected_run_id`, when set, must
+  // match the trace's run id.
+  static absl::StatusOr<std::unique_ptr<Impl>> OpenImpl(
+      const std::string& path, const RecorderOptions& options,
+      std::optional<std::string_view> expected_run_id);
+
   explicit TraceRecorder(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

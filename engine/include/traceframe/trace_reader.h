@@ -96,9 +96,6 @@ class TraceReader {
     return Scan(0, size(), 1, fn);
   }
 
-  // Parses the single line at [offset, offset+len). Used for random access.
-  absl::StatusOr<EventView> ParseAt(uint64_t offset, uint64_t len, uint64_t line_number);
-
   // Offset of the first byte after the last '\n' (the start of the final line
   // or size()), found by scanning backwards; O(length of the last line).
   uint64_t LastLineStart(uint64_t end) const;

@@ -49,16 +49,6 @@ struct AppendResult {
   std::vector<AppendedEvent> events;
 };
 
-// What an appender learns about a trace before writing.
-struct TailState {
-  std::string run_id;
-  uint64_t last_seq = 0;
-  EventKind last_kind = EventKind::kRunStarted;
-  int64_t last_ts_ms = 0;
-  uint64_t size = 0;
-  bool needs_newline = false;  // last line is complete but lacks its '\n'
-};
-
 // Creates `path` holding one run.started event with `started_payload_json`.
 // Without `force`, fails with AlreadyExists if a non-empty file is there.
 // With `force`, atomically replaces any existing trace (temp + rename).
@@ -84,9 +74,6 @@ absl::StatusOr<AppendResult> AppendEventsCreating(const std::string& path, std::
 absl::StatusOr<AppendedEvent> AppendEvent(const std::string& path, EventKind kind,
                                           std::string_view payload_json,
                                           const WriteOptions& options = {});
-
-// Reads the tail state of an open trace descriptor (no locking).
-absl::StatusOr<TailState> ReadTailState(int fd, const std::string& path);
 
 // The run.started payload the CLI writes: created_by, host (cwd and git
 // branch/commit/repo read from .git without running git), status.

@@ -24,10 +24,13 @@
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
 #include "util/file_util.h"
+#include "util/shell_quote.h"
 
 extern char** environ;
 
 namespace traceframe {
+using internal::ShellQuote;
+
 namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
@@ -497,41 +500,6 @@ absl::StatusOr<CommandOutcome> RunCommand(const std::vector<std::string>& argv,
 }
 
 // ---- Text helpers ---------------------------------------------------------
-
-std::string ShellQuote(std::string_view word) {
-  bool safe = !word.empty();
-  for (char c : word) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    (c != '\0' && std::strchr("_@%+=:,./-", c) != nullptr);
-    if (!ok) {
-      safe = false;
-      break;
-    }
-  }
-  if (safe) return std::string(word);
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'') {
-      out.append("'\\''");
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('\'');
-  return out;
-}
-
-std::string ShellQuote(const std::vector<std::string>& argv) {
-  std::string out;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    if (i > 0) out.push_back(' ');
-    const std::string word = ShellQuote(std::string_view(argv[i]));
-    // A bare first word with '=' would be read as an assignment by sh.
-    const bool assignment = i == 0 && word.front() != '\'' && Contains(word, "=");
-    out.append(assignment ? "'" + word + "'" : word);
-  }
-  return out;
-}
 
 std::string SignalName(int signal) {
   const char* abbrev = ::sigabbrev_np(signal);

@@ -134,12 +134,6 @@ bool Redactable(element value) {
 
 }  // namespace
 
-size_t Utf8Chars(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 bool MayHoldSecret(std::string_view text) {
   return FindSecret(text, 0).begin != std::string_view::npos;
 }

@@ -19,11 +19,9 @@
 #include <string_view>
 
 #include "simdjson.h"
+#include "util/utf8.h"
 
 namespace traceframe::internal {
-
-// Number of UTF-8 characters (non-continuation bytes) in `s`.
-size_t Utf8Chars(std::string_view s);
 
 // Replaces credentials found by their shape inside free text by
 // kHookRedacted: PEM private key blocks ("-----BEGIN ... PRIVATE KEY-----"

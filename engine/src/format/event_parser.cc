@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "format/payload_facts.h"
+#include "util/simdjson_errors.h"
 
 namespace traceframe {
 namespace {
@@ -67,33 +68,6 @@ std::string_view FieldName(uint32_t bit) {
 
 }  // namespace
 
-std::string JsonErrorReason(simdjson::error_code error) {
-  switch (error) {
-    case simdjson::UTF8_ERROR:
-      return "invalid UTF-8";
-    case simdjson::DEPTH_ERROR:
-      return "nesting deeper than 1024 levels";
-    case simdjson::CAPACITY:
-      return "line too large";
-    case simdjson::NUMBER_ERROR:
-      return "malformed or out-of-range number";
-    case simdjson::UNESCAPED_CHARS:
-      return "unescaped control character in a string";
-    case simdjson::UNCLOSED_STRING:
-      return "unterminated string";
-    case simdjson::STRING_ERROR:
-      return "invalid string escape";
-    case simdjson::T_ATOM_ERROR:
-    case simdjson::F_ATOM_ERROR:
-    case simdjson::N_ATOM_ERROR:
-      return "invalid literal (expected true, false or null)";
-    case simdjson::EMPTY:
-      return "empty line";
-    default:
-      return Cat("malformed JSON (", simdjson::error_message(error), ")");
-  }
-}
-
 EventParser::EventParser() : parser_(), doc_parser_() {}
 
 simdjson::simdjson_result<simdjson::dom::element> EventParser::ParseDocument(
@@ -121,7 +95,7 @@ LineParseError EventParser::Parse(std::string_view line, bool padded, EventView*
                 .get(root);
   }
   if (error) {
-    *reason = JsonErrorReason(error);
+    *reason = internal::SimdjsonErrorText(error, "line");
     return LineParseError::kJsonSyntax;
   }
   simdjson::dom::object object;

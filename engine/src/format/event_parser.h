@@ -39,9 +39,6 @@ class EventParser {
   simdjson::dom::element payload_;
 };
 
-// Readable reason for a simdjson error code.
-std::string JsonErrorReason(simdjson::error_code error);
-
 }  // namespace traceframe
 
 #endif  // TRACEFRAME_ENGINE_SRC_FORMAT_EVENT_PARSER_H_

@@ -6,6 +6,7 @@
 #include "format/event_parser.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
+#include "util/simdjson_errors.h"
 
 namespace traceframe {
 namespace {
@@ -82,7 +83,8 @@ absl::StatusOr<TokenUsage> ParseUsageJson(std::string_view json) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (simdjson::error_code error = parser.parse(json.data(), json.size(), true).get(root)) {
-    return absl::InvalidArgumentError(Cat("`usage` is not valid JSON: ", JsonErrorReason(error)));
+    return absl::InvalidArgumentError(
+        Cat("`usage` is not valid JSON: ", internal::SimdjsonErrorText(error, "line")));
   }
   absl::Status status = CheckUsageElement(root);
   if (!status.ok()) return status;
@@ -99,7 +101,8 @@ absl::Status CheckPayloadUsage(EventKind kind, std::string_view payload_json) {
   simdjson::dom::element root;
   if (simdjson::error_code error =
           parser.parse(payload_json.data(), payload_json.size(), true).get(root)) {
-    return absl::InvalidArgumentError(Cat("invalid JSON payload: ", JsonErrorReason(error)));
+    return absl::InvalidArgumentError(
+        Cat("invalid JSON payload: ", internal::SimdjsonErrorText(error, "line")));
   }
   auto usage = root["usage"];
   if (usage.error()) return absl::OkStatus();

@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "absl/status/status.h"
+#include "read/tail_state.h"
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
@@ -160,7 +161,7 @@ absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
           // derived one when --file names an existing trace).
           UniqueFd fd(::open(target.c_str(), O_RDONLY | O_CLOEXEC));
           if (fd.valid()) {
-            absl::StatusOr<TailState> tail = ReadTailState(fd.get(), target);
+            absl::StatusOr<internal::TailState> tail = internal::ReadTailState(fd.get(), target);
             if (tail.ok() && !tail->run_id.empty()) base_run_id = SafeRunId(tail->run_id);
           }
         }

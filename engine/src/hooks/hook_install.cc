@@ -18,9 +18,14 @@
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
+#include "util/ascii.h"
 #include "util/file_util.h"
+#include "util/shell_quote.h"
 
 namespace traceframe {
+using internal::AsciiLower;
+using internal::ShellQuote;
+
 namespace {
 
 // An order-preserving JSON value for editing.
@@ -194,19 +199,11 @@ std::string TypeName(const Value& v) {
   return "value";
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 // Tool events filter on tool_name, so they get the matcher; for the others
 // (SessionStart filters on startup|resume|...) a tool matcher would never
 // match, so their entries have none.
 bool IsToolEvent(std::string_view event) {
-  const std::string e = Lower(event);
+  const std::string e = AsciiLower(event);
   return e == "pretooluse" || e == "posttooluse" || e == "posttoolusefailure" ||
          e == "permissionrequest" || e == "permissiondenied";
 }

@@ -18,8 +18,15 @@
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
+#include "util/ascii.h"
+#include "util/hash.h"
+#include "util/utf8.h"
 
 namespace traceframe {
+using internal::AsciiLower;
+using internal::Fnv1a64;
+using internal::Utf8Chars;
+
 namespace {
 
 using internal::AppendBounded;
@@ -29,14 +36,6 @@ using simdjson::dom::element;
 using simdjson::dom::element_type;
 
 using Paths = std::initializer_list<std::string_view>;
-
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 bool IsBlank(std::string_view s) { return StripWhitespace(s).empty(); }
 
@@ -495,15 +494,6 @@ bool LooksLikeSecretKey(std::string_view key, bool value_is_number) {
     if (Contains(k, word)) return true;
   }
   return !value_is_number && Contains(k, "token");
-}
-
-uint64_t Fnv1a64(std::string_view bytes) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  for (char c : bytes) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
 }
 
 std::string NormalizeSource(std::string_view label) {

@@ -9,6 +9,7 @@
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
+#include "util/hash.h"
 
 namespace traceframe::internal {
 namespace {

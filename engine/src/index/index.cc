@@ -24,6 +24,7 @@
 #include "traceframe/str_util.h"
 #include "util/file_lock.h"
 #include "util/file_util.h"
+#include "util/hash.h"
 
 namespace traceframe {
 namespace {
@@ -59,18 +60,6 @@ constexpr size_t kOffVersion = 8, kOffHeaderSize = 12, kOffEntrySize = 16, kOffF
 // Rebuilds split work into chunks of this size; below the threshold, one thread.
 constexpr uint64_t kChunkBytes = 64ull << 20;
 constexpr uint64_t kParallelThreshold = 64ull << 20;
-
-constexpr uint64_t kFnvBasis = 0xcbf29ce484222325ull;
-
-// FNV-1a, 64-bit: simple to specify exactly, and extendable (the running
-// entries hash is updated as entries are appended).
-uint64_t Fnv1a(std::string_view data, uint64_t h = kFnvBasis) {
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
 
 void PutU32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -132,7 +121,7 @@ struct Header {
   uint32_t status_len = 0;
   uint32_t meta_len = 0;  // the JSON object of source, labels and models
   uint64_t strings_hash = 0;
-  uint64_t entries_hash = kFnvBasis;
+  uint64_t entries_hash = internal::kFnv1a64Basis;
   uint64_t last_entry_seq = 0;
   uint64_t last_entry_offset = 0;
   TokenUsage call_usage;
@@ -176,7 +165,7 @@ std::string EncodeHeader(const Header& h) {
   PutU64(p + kOffEntriesHash, h.entries_hash);
   PutU64(p + kOffLastEntrySeq, h.last_entry_seq);
   PutU64(p + kOffLastEntryOffset, h.last_entry_offset);
-  PutU64(p + kOffHeaderHash, Fnv1a(std::string_view(p, kOffHeaderHash)));
+  PutU64(p + kOffHeaderHash, internal::Fnv1a64(std::string_view(p, kOffHeaderHash)));
   return out;
 }
 
@@ -200,7 +189,7 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes) {
   if (GetU32(p + kOffHeaderSize) != kHeaderSize || GetU32(p + kOffEntrySize) != kEntrySize) {
     return Invalid("unexpected header or entry size");
   }
-  if (GetU64(p + kOffHeaderHash) != Fnv1a(std::string_view(p, kOffHeaderHash))) {
+  if (GetU64(p + kOffHeaderHash) != internal::Fnv1a64(std::string_view(p, kOffHeaderHash))) {
     return Invalid("header checksum mismatch");
   }
   Header h;
@@ -353,7 +342,7 @@ Header HeaderOf(const TraceIndex& index) {
   h.run_id_len = static_cast<uint32_t>(f.run_id.size());
   h.status_len = static_cast<uint32_t>(status.size());
   h.meta_len = static_cast<uint32_t>(meta.size());
-  h.strings_hash = Fnv1a(meta, Fnv1a(status, Fnv1a(f.run_id)));
+  h.strings_hash = internal::Fnv1a64(meta, internal::Fnv1a64(status, internal::Fnv1a64(f.run_id)));
   h.call_usage = f.call_usage;
   if (f.finished && f.finished_usage) h.finished_usage = *f.finished_usage;
   if (!index.entries.empty()) {
@@ -466,11 +455,11 @@ absl::Status MatchAgainst(const TraceIndex& index, ByteSource& src, uint64_t siz
     if (bytes[0] != '\n') return mismatch("the last covered line has grown");
   }
   if (!src.Read(0, index.head_len, &bytes)) return mismatch("unreadable head");
-  if (Fnv1a(bytes) != index.head_hash)
+  if (internal::Fnv1a64(bytes) != index.head_hash)
     return mismatch("the start of the trace differs (rewritten)");
   if (f.events == 0) return absl::OkStatus();
   if (!src.Read(index.last_event_offset, index.last_event_len, &bytes) ||
-      Fnv1a(bytes) != index.last_event_hash) {
+      internal::Fnv1a64(bytes) != index.last_event_hash) {
     return mismatch("the last covered event differs");
   }
   EventParser parser;
@@ -702,11 +691,12 @@ void FinishIdentity(TraceIndex* index, ByteSource& src, bool set_head) {
   std::string_view bytes;
   if (set_head) {
     index->head_len = std::min<uint64_t>(kHeadBytes, index->facts.covered_bytes);
-    index->head_hash = src.Read(0, index->head_len, &bytes) ? Fnv1a(bytes) : 0;
+    index->head_hash = src.Read(0, index->head_len, &bytes) ? internal::Fnv1a64(bytes) : 0;
   }
   if (index->facts.events > 0 && index->last_event_hash == 0) {
-    index->last_event_hash =
-        src.Read(index->last_event_offset, index->last_event_len, &bytes) ? Fnv1a(bytes) : 0;
+    index->last_event_hash = src.Read(index->last_event_offset, index->last_event_len, &bytes)
+                                 ? internal::Fnv1a64(bytes)
+                                 : 0;
   }
 }
 
@@ -818,7 +808,7 @@ bool WriteExact(int fd, uint64_t off, std::string_view data) {
 // reader (or a crash) sees either the old header or the new one, both of
 // which describe a prefix of the trace; a torn header fails its checksum.
 bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
-  const TailState& before = *w.before;
+  const internal::TailState& before = *w.before;
   if (w.lines.empty()) return false;
   std::string header_bytes;
   if (!ReadExact(idx_fd, 0, kHeaderSize, &header_bytes)) return false;
@@ -835,11 +825,12 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
   // alone is hashed.
   IndexFacts meta;
   if (h.meta_len == 0) {
-    if (h.strings_hash != Fnv1a(before.run_id)) return false;
+    if (h.strings_hash != internal::Fnv1a64(before.run_id)) return false;
   } else {
     std::string strings;
     if (!ReadExact(idx_fd, kHeaderSize, h.strings_len(), &strings) ||
-        Fnv1a(strings) != h.strings_hash || strings.compare(0, h.run_id_len, before.run_id) != 0 ||
+        internal::Fnv1a64(strings) != h.strings_hash ||
+        strings.compare(0, h.run_id_len, before.run_id) != 0 ||
         !DecodeMeta(std::string_view(strings).substr(h.run_id_len), &meta)) {
       return false;
     }
@@ -893,7 +884,7 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
   content.remove_suffix(1);
   if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
   h.last_event_len = content.size();
-  h.last_event_hash = Fnv1a(content);
+  h.last_event_hash = internal::Fnv1a64(content);
   h.covered_bytes = expect;
   if (meta_changed) {
     // A new model grows the strings, which moves the entries: rewrite the
@@ -905,8 +896,8 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
     }
     const std::string meta_json = MetaJson(meta);
     h.meta_len = static_cast<uint32_t>(meta_json.size());
-    h.strings_hash = Fnv1a(meta_json, Fnv1a(before.run_id));
-    h.entries_hash = Fnv1a(new_entries, h.entries_hash);
+    h.strings_hash = internal::Fnv1a64(meta_json, internal::Fnv1a64(before.run_id));
+    h.entries_hash = internal::Fnv1a64(new_entries, h.entries_hash);
     std::string out = EncodeHeader(h);
     out.append(before.run_id);
     out.append(meta_json);
@@ -917,7 +908,7 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
   }
   if (!new_entries.empty()) {
     if (!WriteExact(idx_fd, entries_end, new_entries)) return false;
-    h.entries_hash = Fnv1a(new_entries, h.entries_hash);
+    h.entries_hash = internal::Fnv1a64(new_entries, h.entries_hash);
   }
   return WriteExact(idx_fd, 0, EncodeHeader(h));
 }
@@ -965,7 +956,7 @@ std::string EncodeIndex(const TraceIndex& index) {
   entries.reserve(index.entries.size() * kEntrySize);
   for (const IndexEntry& e : index.entries) AppendEntry(&entries, e);
   Header h = HeaderOf(index);
-  h.entries_hash = Fnv1a(entries);
+  h.entries_hash = internal::Fnv1a64(entries);
   std::string out = EncodeHeader(h);
   out.append(index.facts.run_id);
   if (index.facts.finished && index.facts.finished_status) out.append(*index.facts.finished_status);
@@ -989,9 +980,9 @@ absl::StatusOr<TraceIndex> DecodeIndexBytes(std::string_view bytes, bool verify_
     return Invalid("file shorter than its header says");
   }
   std::string_view strings = bytes.substr(kHeaderSize, h.strings_len());
-  if (Fnv1a(strings) != h.strings_hash) return Invalid("strings checksum mismatch");
+  if (internal::Fnv1a64(strings) != h.strings_hash) return Invalid("strings checksum mismatch");
   std::string_view entry_bytes = bytes.substr(entries_offset, h.entry_count * kEntrySize);
-  if (verify_entries_hash && Fnv1a(entry_bytes) != h.entries_hash) {
+  if (verify_entries_hash && internal::Fnv1a64(entry_bytes) != h.entries_hash) {
     return Invalid("entries checksum mismatch");
   }
 

@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "read/scan.h"
+#include "read/tail_state.h"
 #include "traceframe/index.h"
 #include "traceframe/trace_reader.h"
-#include "traceframe/writer.h"
 
 namespace traceframe {
 
@@ -58,7 +58,7 @@ struct IndexWrite {
   // The tail state read before writing (its `size` is where the written
   // bytes begin, after a '\n' when needs_newline). nullopt: the writer has
   // just created the trace; its lines start at offset 0.
-  std::optional<TailState> before;
+  std::optional<internal::TailState> before;
   // The lines written, in order. The caller guarantees they are events of
   // this run (version 1, the trace's run id, a fresh event id) with seq
   // increasing from before->last_seq.

@@ -161,24 +161,6 @@ uint64_t TraceReader::LastLineStart(uint64_t end) const {
   return nl == nullptr ? 0 : static_cast<uint64_t>(static_cast<const char*>(nl) - d) + 1;
 }
 
-absl::StatusOr<EventView> TraceReader::ParseAt(uint64_t offset, uint64_t len,
-                                               uint64_t line_number) {
-  MappedTrace& m = *impl_;
-  EventView view;
-  std::string_view line(m.data + offset, len);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  view.line = line;
-  view.line_number = line_number;
-  view.byte_offset = offset;
-  std::string reason;
-  const bool padded = offset + line.size() + simdjson::SIMDJSON_PADDING <= m.readable;
-  if (m.parser.Parse(line, padded, &view, &reason) != LineParseError::kNone) {
-    return absl::DataLossError(
-        DescribeLineError(LineError{line_number, offset, std::move(reason)}));
-  }
-  return view;
-}
-
 TraceReader::ScanResult TraceReader::Scan(uint64_t begin, uint64_t end, uint64_t first_line_number,
                                           const std::function<bool(const EventView&)>& fn) {
   return ScanRange(ViewOf(*this), impl_->parser, begin, end, first_line_number, fn,

@@ -20,6 +20,7 @@
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
 #include "util/file_util.h"
+#include "util/simdjson_errors.h"
 
 namespace traceframe {
 namespace fs = std::filesystem;
@@ -269,7 +270,7 @@ absl::StatusOr<std::vector<LedgerEntry>> ReadLedger(const std::string& path) {
     };
     simdjson::dom::object object;
     simdjson::error_code error = parser.parse(line).get_object().get(object);
-    if (error) return invalid(JsonErrorReason(error));
+    if (error) return invalid(internal::SimdjsonErrorText(error, "line"));
     LedgerEntry e;
     uint64_t version = 0;
     if (object["version"].get_uint64().get(version)) return invalid("missing field `version`");

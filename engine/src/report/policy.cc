@@ -6,17 +6,12 @@
 #include "traceframe/str_util.h"
 #include "traceframe/trace_reader.h"
 #include "traceframe/verify.h"
+#include "util/ascii.h"
 
 namespace traceframe {
-namespace {
+using internal::AsciiLower;
 
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
+namespace {
 
 // ---- shell words
 

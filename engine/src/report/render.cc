@@ -25,8 +25,13 @@
 #include "traceframe/trace_reader.h"
 #include "traceframe/usage.h"
 #include "util/file_util.h"
+#include "util/shell_quote.h"
+#include "util/utf8.h"
 
 namespace traceframe {
+using internal::ShellQuote;
+using internal::Utf8Chars;
+
 namespace {
 
 using simdjson::dom::element;
@@ -54,12 +59,6 @@ std::string_view CutUtf8(std::string_view text, size_t max) {
   size_t n = max;
   while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
   return text.substr(0, n);
-}
-
-size_t Utf8Chars(std::string_view text) {
-  size_t n = 0;
-  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
-  return n;
 }
 
 std::string Thousands(uint64_t n) {

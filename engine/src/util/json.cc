@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "simdjson.h"
+#include "util/simdjson_errors.h"
 
 namespace traceframe {
 namespace {
@@ -45,27 +46,6 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
     return 0;
   }
   return len;
-}
-
-std::string SimdjsonReason(simdjson::error_code error) {
-  switch (error) {
-    case simdjson::UTF8_ERROR:
-      return "invalid UTF-8";
-    case simdjson::DEPTH_ERROR:
-      return "nesting deeper than 1024 levels";
-    case simdjson::CAPACITY:
-      return "document too large";
-    case simdjson::NUMBER_ERROR:
-      return "number out of range";
-    case simdjson::UNESCAPED_CHARS:
-      return "unescaped control character in string";
-    case simdjson::UNCLOSED_STRING:
-      return "unterminated string";
-    case simdjson::EMPTY:
-      return "empty input";
-    default:
-      return Cat("malformed JSON (", simdjson::error_message(error), ")");
-  }
 }
 
 // True when one of the 8 bytes in `w` may need escaping: a control character,
@@ -245,11 +225,11 @@ absl::StatusOr<std::string> CanonicalizeJson(std::string_view text) {
     parser = simdjson::dom::parser();
     padded = std::string();
   }
-  if (error) return absl::InvalidArgumentError(SimdjsonReason(error));
+  if (error) return absl::InvalidArgumentError(internal::SimdjsonErrorText(error, "document"));
   std::string out(text.size(), '\0');
   size_t out_len = 0;
   error = simdjson::minify(text.data(), text.size(), out.data(), out_len);
-  if (error) return absl::InvalidArgumentError(SimdjsonReason(error));
+  if (error) return absl::InvalidArgumentError(internal::SimdjsonErrorText(error, "document"));
   out.resize(out_len);
   return out;
 }

@@ -49,6 +49,7 @@
 
 #include "absl/status/status.h"
 #include "index/index_internal.h"
+#include "read/tail_state.h"
 #include "traceframe/index.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
@@ -126,7 +127,7 @@ std::optional<SyncPolicy> ParseSyncPolicy(std::string_view name) {
 
 class TraceRecorder::Impl {
  public:
-  Impl(std::string path, UniqueFd fd, const TailState& tail, RecorderOptions options)
+  Impl(std::string path, UniqueFd fd, const internal::TailState& tail, RecorderOptions options)
       : path_(std::move(path)),
         run_id_(tail.run_id),
         fd_(std::move(fd)),
@@ -722,7 +723,7 @@ class TraceRecorder::Impl {
   int64_t last_ts_ms_;
   bool needs_newline_;
   const bool keep_index_;
-  TailState index_tail_;
+  internal::TailState index_tail_;
   std::vector<WrittenLine> index_lines_;
 
   alignas(64) std::atomic<int> flusher_idle_{kAwake};  // kAwake, kNapping or kSleeping
@@ -760,16 +761,14 @@ class TraceRecorder::Impl {
   std::thread syncer_;   // kBatch and kEvery only
 };
 
-namespace {
-
-absl::StatusOr<std::unique_ptr<TraceRecorder::Impl>> OpenImpl(
+absl::StatusOr<std::unique_ptr<TraceRecorder::Impl>> TraceRecorder::OpenImpl(
     const std::string& path, const RecorderOptions& options,
     std::optional<std::string_view> expected_run_id) {
   const absl::Duration timeout =
       options.lock_timeout ? *options.lock_timeout : DefaultLockTimeout();
   absl::StatusOr<UniqueFd> fd = OpenTraceLocked(path, timeout);
   if (!fd.ok()) return fd.status();
-  absl::StatusOr<TailState> tail = ReadTailState(fd->get(), path);
+  absl::StatusOr<internal::TailState> tail = internal::ReadTailState(fd->get(), path);
   if (!tail.ok()) return tail.status();
   if (tail->last_kind == EventKind::kRunFinished) {
     return absl::FailedPreconditionError(
@@ -785,8 +784,6 @@ absl::StatusOr<std::unique_ptr<TraceRecorder::Impl>> OpenImpl(
   }
   return std::make_unique<TraceRecorder::Impl>(path, std::move(*fd), *tail, options);
 }
-
-}  // namespace
 
 TraceRecorder::TraceRecorder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
