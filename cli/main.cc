@@ -1,5 +1,9 @@
 // Entry point: wires the registered command groups into one CLI11 app.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 
@@ -10,22 +14,35 @@ namespace {
 
 constexpr char kVersion[] = "traceframe 0.2.0";
 
-// `hook ingest` runs inside agent hosts, which read exit code 2 as "block the
-// action": its usage errors must exit 1 instead.
-bool IsHookIngest(int argc, char** argv) {
-  int words = 0;
-  for (int i = 1; i < argc && words < 2; ++i) {
+// `hook ...` runs inside agent hosts, which read exit code 2 as "block the
+// action": a typo in a hooks file (`hook ingst`) or a bare `hook` would block
+// every tool call. The whole group's usage errors exit 1 instead.
+bool IsHookCommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
     if (argv[i][0] == '-') continue;
-    if (words == 0 && std::strcmp(argv[i], "hook") != 0) return false;
-    if (words == 1) return std::strcmp(argv[i], "ingest") == 0;
-    ++words;
+    return std::strcmp(argv[i], "hook") == 0;
   }
   return false;
+}
+
+// A process started with fd 0, 1 or 2 closed would hand those numbers to the
+// next files and pipes it opens; a later write to "stderr" would then land in
+// a trace or a signal pipe. Hold them on /dev/null (issue 11, SECURITY.md).
+void ReopenClosedStdio() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (opened >= 0 && opened != fd) {
+      ::dup2(opened, fd);
+      ::close(opened);
+    }
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  ReopenClosedStdio();
   // A closed stdout must not kill us before the trace is written.
   std::signal(SIGPIPE, SIG_IGN);
   // Past the file size limit (ulimit -f), fail the write with EFBIG and say
@@ -62,8 +79,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
-    return IsHookIngest(argc, argv) ? cli::kExitFailed : cli::kExitUsage;
+    return IsHookCommand(argc, argv) ? cli::kExitFailed : cli::kExitUsage;
   }
-  if (!action) return cli::kExitUsage;
+  if (!action) return IsHookCommand(argc, argv) ? cli::kExitFailed : cli::kExitUsage;
   return action();
 }

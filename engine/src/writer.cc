@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "event_parser.h"
@@ -17,50 +19,59 @@
 #include "host_context.h"
 #include "index_internal.h"
 #include "traceframe/json.h"
+#include "writer_internal.h"
 
 namespace traceframe {
 namespace {
 
 constexpr uint64_t kTailChunk = 16 * 1024;
 
-bool IsBlankLine(std::string_view line) {
-  for (char c : line) {
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
-  }
-  return true;
-}
+// The status payload that marks a refusal to append to a finished run.
+constexpr char kRunFinishedPayloadUrl[] = "traceframe.dev/error/run-finished";
 
 absl::Duration LockTimeout(const WriteOptions& options) {
   return options.lock_timeout ? *options.lock_timeout : DefaultLockTimeout();
 }
 
-// Reads the line that ends at `end` (exclusive; the byte at end-1 may be '\n').
-// Returns its start offset via *start.
-absl::StatusOr<std::string> ReadLineEndingAt(int fd, const std::string& path, uint64_t end,
-                                             uint64_t* start) {
-  std::string buffer;
-  uint64_t lo = end;
-  const uint64_t content_end = end;
-  for (uint64_t chunk = kTailChunk;; chunk *= 2) {
-    const uint64_t new_lo = lo > chunk ? lo - chunk : 0;
-    absl::StatusOr<std::string> piece = ReadAt(fd, new_lo, lo - new_lo, path);
+bool IsBlankByte(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// The offset just past the last non-blank byte before `end` (0: all blank),
+// and whether a '\n' follows it. Scans backwards one fixed chunk at a time:
+// megabytes of trailing blank lines cost one pass, not a read per line.
+absl::StatusOr<uint64_t> SkipTrailingBlanks(int fd, const std::string& path, uint64_t end,
+                                            bool* newline_after) {
+  *newline_after = false;
+  uint64_t hi = end;
+  while (hi > 0) {
+    const uint64_t lo = hi > kTailChunk ? hi - kTailChunk : 0;
+    absl::StatusOr<std::string> piece = ReadAt(fd, lo, hi - lo, path);
     if (!piece.ok()) return piece.status();
-    buffer.insert(0, *piece);
-    lo = new_lo;
-    // Search for the '\n' that precedes the line, ignoring a final one.
-    const size_t search_len =
-        content_end - lo - ((buffer.size() > 0 && buffer.back() == '\n') ? 1 : 0);
-    const void* nl = search_len == 0 ? nullptr : ::memrchr(buffer.data(), '\n', search_len);
-    if (nl != nullptr) {
-      const size_t idx = static_cast<size_t>(static_cast<const char*>(nl) - buffer.data()) + 1;
-      *start = lo + idx;
-      return buffer.substr(idx);
+    if (piece->size() != hi - lo) return ErrnoError(EIO, "short read of", path);
+    for (size_t i = piece->size(); i > 0; --i) {
+      const char c = (*piece)[i - 1];
+      if (!IsBlankByte(c)) return lo + i;
+      if (c == '\n') *newline_after = true;
     }
-    if (lo == 0) {
-      *start = 0;
-      return buffer;
-    }
+    hi = lo;
   }
+  return 0;
+}
+
+// The start of the line holding the byte before `end`: just past the
+// previous '\n', found backwards a chunk at a time without keeping the
+// chunks (a 100 MB last line is then read once, by the caller).
+absl::StatusOr<uint64_t> LineStartBefore(int fd, const std::string& path, uint64_t end) {
+  uint64_t hi = end;
+  while (hi > 0) {
+    const uint64_t lo = hi > kTailChunk ? hi - kTailChunk : 0;
+    absl::StatusOr<std::string> piece = ReadAt(fd, lo, hi - lo, path);
+    if (!piece.ok()) return piece.status();
+    const void* nl = piece->empty() ? nullptr : ::memrchr(piece->data(), '\n', piece->size());
+    if (nl != nullptr)
+      return lo + static_cast<uint64_t>(static_cast<const char*>(nl) - piece->data()) + 1;
+    hi = lo;
+  }
+  return 0;
 }
 
 absl::StatusOr<std::string> ReadFirstLine(int fd, const std::string& path, uint64_t size) {
@@ -90,24 +101,20 @@ absl::StatusOr<TailState> ReadTailState(int fd, const std::string& path) {
   EventParser parser;
   EventView view;
   std::string reason;
-  uint64_t end = state.size;
-  bool last_line = true;
-  while (end > 0) {
-    uint64_t start = 0;
-    absl::StatusOr<std::string> line = ReadLineEndingAt(fd, path, end, &start);
+  bool terminated = false;
+  absl::StatusOr<uint64_t> content_end = SkipTrailingBlanks(fd, path, state.size, &terminated);
+  if (!content_end.ok()) return content_end.status();
+  if (*content_end > 0) {
+    absl::StatusOr<uint64_t> start_or = LineStartBefore(fd, path, *content_end);
+    if (!start_or.ok()) return start_or.status();
+    const uint64_t start = *start_or;
+    absl::StatusOr<std::string> line = ReadAt(fd, start, *content_end - start, path);
     if (!line.ok()) return line.status();
-    const bool terminated = !line->empty() && line->back() == '\n';
-    if (IsBlankLine(*line)) {
-      end = start;
-      last_line = false;
-      continue;
-    }
     std::string_view text(*line);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
     if (start == 0 && StartsWith(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
     const LineParseError err = parser.Parse(text, false, &view, &reason);
     if (err != LineParseError::kNone) {
-      if (!terminated && last_line && err == LineParseError::kJsonSyntax) {
+      if (!terminated && err == LineParseError::kJsonSyntax) {
         return absl::FailedPreconditionError(
             Cat("trace ", path, " ends in a torn line at byte ", start, " (", state.size - start,
                 " bytes, ", reason,
@@ -122,7 +129,8 @@ absl::StatusOr<TailState> ReadTailState(int fd, const std::string& path) {
     state.last_seq = view.seq;
     state.last_kind = view.kind;
     state.last_ts_ms = view.ts_ms;
-    state.needs_newline = !terminated && last_line;
+    // Complete but without its '\n': the next append adds it first.
+    state.needs_newline = !terminated;
     // The run id comes from the first event, as the earlier tool did.
     if (start == 0) {
       state.run_id = std::string(view.run_id);
@@ -193,15 +201,24 @@ absl::Status CreateTraceFile(const std::string& path, std::string_view run_id,
   return status;
 }
 
+// Undoes a failed append: truncates to `size` and syncs. DataLoss naming the
+// byte range when that fails too (the bytes may or may not be in the trace).
+absl::Status CutBack(int fd, const std::string& path, uint64_t size, uint64_t end, bool sync) {
+  if (::ftruncate(fd, static_cast<off_t>(size)) == 0 && (!sync || ::fdatasync(fd) == 0)) {
+    return absl::OkStatus();
+  }
+  return absl::DataLossError(Cat("failed to append to ", path, " and could not undo it (",
+                                 std::strerror(errno), "): bytes ", size, "-", end,
+                                 " may or may not hold the events; run `traceframe verify --file ",
+                                 path, "` and `traceframe repair --file ", path, "` if torn"));
+}
+
 absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
                                           const std::vector<PendingEvent>& events,
                                           const WriteOptions& options) {
   absl::StatusOr<TailState> tail = ReadTailState(fd, path);
   if (!tail.ok()) return tail.status();
-  if (tail->last_kind == EventKind::kRunFinished) {
-    return absl::FailedPreconditionError(
-        Cat("cannot append after run.finished: ", path, " is closed (seq ", tail->last_seq, ")"));
-  }
+  if (tail->last_kind == EventKind::kRunFinished) return RunFinishedError(path, tail->last_seq);
   if (tail->last_seq > std::numeric_limits<uint64_t>::max() - events.size()) {
     return absl::OutOfRangeError(
         Cat("cannot append to ", path, ": seq ", tail->last_seq, " is at the u64 maximum"));
@@ -240,15 +257,22 @@ absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
   }
   if (err != 0) {
     // Never leave a partial line behind: cut the file back to where it was.
-    if (done > 0 && ::ftruncate(fd, static_cast<off_t>(tail->size)) != 0) {
-      return absl::DataLossError(Cat("failed to append to ", path,
-                                     " and could not undo a partial write: ", std::strerror(errno),
-                                     "; run `traceframe repair --file ", path, "`"));
+    if (done > 0) {
+      absl::Status undone = CutBack(fd, path, tail->size, tail->size + done, options.sync);
+      if (!undone.ok()) return undone;
     }
     return ErrnoError(err, "failed to append to", path);
   }
   if (options.sync && ::fdatasync(fd) != 0) {
-    return ErrnoError(errno, "failed to sync", path);
+    // The lines may or may not be on disk, and after a failed fsync the page
+    // cache cannot be trusted to hold them (PostgreSQL, LevelDB and RocksDB
+    // never retry one). Leaving them would turn "exit 1" into "recorded
+    // anyway": a retrying caller would duplicate them. So the append is
+    // undone: cut back and synced again (docs/format.md "Durability").
+    const int sync_err = errno;
+    absl::Status undone = CutBack(fd, path, tail->size, tail->size + buffer.size(), true);
+    if (!undone.ok()) return undone;
+    return ErrnoError(sync_err, "failed to sync (the append was undone)", path);
   }
   // Still under the lock, after the sync: the index never claims bytes that
   // are not durable. O(1) unless the index needs repair (index_internal.h).
@@ -280,6 +304,8 @@ absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
 absl::StatusOr<AppendResult> InitTrace(const std::string& path, std::string_view run_id,
                                        std::string_view started_payload_json, bool force,
                                        const WriteOptions& options) {
+  absl::Status valid = ValidateEventPayload(EventKind::kRunStarted, started_payload_json);
+  if (!valid.ok()) return valid;
   bool exclusive = !force;
   if (!force) {
     struct stat st;
@@ -295,6 +321,20 @@ absl::StatusOr<AppendResult> InitTrace(const std::string& path, std::string_view
       exclusive = false;  // an empty file holds no evidence; replace it
     }
   }
+  // Replacing a trace another writer holds (a TraceRecorder, a CLI append)
+  // would leave it writing into an unlinked file, its events reported
+  // durable and lost: take the old trace's lock first, with the usual
+  // timeout and holder in the error, and keep it until the new one is in
+  // place.
+  UniqueFd old_locked;
+  if (force) {
+    absl::StatusOr<UniqueFd> old = OpenRegularFile(path, O_RDONLY, "failed to open trace file");
+    if (old.ok()) {
+      absl::Status locked = LockExclusive(old->get(), path, LockTimeout(options));
+      if (!locked.ok()) return locked;
+      old_locked = std::move(*old);
+    }
+  }
   absl::Status status = CreateTraceFile(path, run_id, started_payload_json, exclusive, options);
   if (!status.ok()) return status;
   AppendResult result;
@@ -304,18 +344,62 @@ absl::StatusOr<AppendResult> InitTrace(const std::string& path, std::string_view
   return result;
 }
 
+absl::Status RunFinishedError(std::string_view path, uint64_t seq) {
+  absl::Status status = absl::FailedPreconditionError(
+      Cat("cannot append after run.finished: ", path, " is closed (seq ", seq, ")"));
+  status.SetPayload(kRunFinishedPayloadUrl, absl::Cord(Cat(seq)));
+  return status;
+}
+
+bool IsRunFinishedError(const absl::Status& status) {
+  return status.GetPayload(kRunFinishedPayloadUrl).has_value();
+}
+
+absl::Status ValidateEventBatch(const std::vector<PendingEvent>& events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    const PendingEvent& event = events[i];
+    if (event.kind == EventKind::kRunStarted) {
+      return absl::InvalidArgumentError(
+          Cat("event ", i + 1, " of ", events.size(),
+              ": run.started is only the first event of a trace (written when it is created)"));
+    }
+    if (event.kind == EventKind::kRunFinished && i + 1 != events.size()) {
+      return absl::InvalidArgumentError(
+          Cat("event ", i + 1, " of ", events.size(), ": run.finished must be the last event"));
+    }
+    absl::Status status = ValidateEventPayload(event.kind, event.payload_json);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(
+          Cat("event ", i + 1, " of ", events.size(), ": ", status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AppendResult> AppendEventsUnchecked(const std::string& path,
+                                                   const std::vector<PendingEvent>& events,
+                                                   const WriteOptions& options) {
+  absl::StatusOr<UniqueFd> fd =
+      OpenTraceLocked(path, LockTimeout(options), options.follow_symlinks);
+  if (!fd.ok()) return fd.status();
+  return AppendLocked(fd->get(), path, events, options);
+}
+
 absl::StatusOr<AppendResult> AppendEvents(const std::string& path,
                                           const std::vector<PendingEvent>& events,
                                           const WriteOptions& options) {
-  absl::StatusOr<UniqueFd> fd = OpenTraceLocked(path, LockTimeout(options));
-  if (!fd.ok()) return fd.status();
-  return AppendLocked(fd->get(), path, events, options);
+  absl::Status valid = ValidateEventBatch(events);
+  if (!valid.ok()) return valid;
+  return AppendEventsUnchecked(path, events, options);
 }
 
 absl::StatusOr<AppendResult> AppendEventsCreating(const std::string& path, std::string_view run_id,
                                                   std::string_view started_payload_json,
                                                   const std::vector<PendingEvent>& events,
                                                   const WriteOptions& options) {
+  absl::Status valid = ValidateEventBatch(events);
+  if (valid.ok()) valid = ValidateEventPayload(EventKind::kRunStarted, started_payload_json);
+  if (!valid.ok()) return valid;
   bool created = false;
   if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
     absl::Status status = CreateTraceFile(path, run_id, started_payload_json, true, options);
@@ -325,7 +409,7 @@ absl::StatusOr<AppendResult> AppendEventsCreating(const std::string& path, std::
       return status;  // lost a creation race is fine: append to the winner's trace
     }
   }
-  absl::StatusOr<AppendResult> result = AppendEvents(path, events, options);
+  absl::StatusOr<AppendResult> result = AppendEventsUnchecked(path, events, options);
   if (result.ok()) result->created = created;
   return result;
 }

@@ -30,7 +30,15 @@ struct TraceSummary {
   uint64_t last_seq = 0;
   std::optional<int64_t> finished_ts_ms;  // ts of run.finished
   std::optional<TornTail> torn_tail;
-  int64_t duration_ms() const { return last_ts_ms - first_ts_ms; }
+  // Saturates instead of overflowing: ts_ms comes from the file and may be
+  // anything (INT64_MIN .. INT64_MAX).
+  int64_t duration_ms() const {
+    int64_t d;
+    if (__builtin_sub_overflow(last_ts_ms, first_ts_ms, &d)) {
+      return last_ts_ms > first_ts_ms ? INT64_MAX : INT64_MIN;
+    }
+    return d;
+  }
 };
 
 // Reads the trace and checks it as an open trace (a failure is an error that
