@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "event_parser.h"
+#include "format/event_parser.h"
 #include "traceframe/event.h"
 #include "traceframe/json.h"
 #include "traceframe/writer.h"

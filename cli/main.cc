@@ -9,10 +9,11 @@
 
 #include "cli.h"
 #include "traceframe/str_util.h"
+#include "traceframe/version.h"
 
 namespace {
 
-constexpr char kVersion[] = "traceframe 0.2.0";
+constexpr char kVersion[] = "traceframe " TRACEFRAME_VERSION;
 
 // `hook ...` runs inside agent hosts, which read exit code 2 as "block the
 // action": a typo in a hooks file (`hook ingst`) or a bare `hook` would block

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "event_parser.h"
+#include "format/event_parser.h"
 #include "simdjson.h"
 #include "traceframe/trace_reader.h"
 

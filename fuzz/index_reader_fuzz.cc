@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "index_internal.h"
-#include "scan_internal.h"
+#include "index/index_internal.h"
+#include "read/scan.h"
 #include "simdjson.h"
 #include "traceframe/index.h"
 

@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "trace_analysis.h"
+#include "read/trace_analysis.h"
 #include "traceframe/summary.h"
 #include "traceframe/trace_reader.h"
 

@@ -17,3 +17,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# scripts/otlp-smoke.sh decodes OTLP/JSON exports with the official protobuf
+# definitions, from npm (protobufjs, @opentelemetry/otlp-transformer): it needs
+# node and npm. A node already installed (e.g. NodeSource's nodejs, which
+# bundles npm) is kept; the smoke installs its npm packages into a cache.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo "traceframe: installing nodejs npm" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi

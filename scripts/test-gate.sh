@@ -71,7 +71,13 @@ if ! skipped fuzz; then
     name=$(basename "$src" .cc)
     corpus="fuzz/corpus/$name"
     work=$(mktemp -d)
-    [ -d "$corpus" ] && cp -r "$corpus/." "$work/"
+    # A target fuzzed without its seed corpus starts from nothing and proves
+    # little: the corpus folder must be named exactly like the target.
+    if [ ! -d "$corpus" ] || [ -z "$(ls -A "$corpus")" ]; then
+      echo "fuzz target $name has no corpus in $corpus" >&2
+      exit 1
+    fi
+    cp -r "$corpus/." "$work/"
     echo "-- $name"
     # New inputs go to a scratch copy: the committed corpus only changes on purpose.
     if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=1 "$OLDPWD/build/fuzz/fuzz/$name" \

@@ -1,4 +1,4 @@
-#include "event_parser.h"
+#include "format/event_parser.h"
 
 #include <string>
 

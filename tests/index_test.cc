@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "index_internal.h"
+#include "index/index_internal.h"
 #include "test_util.h"
 #include "trace_gen.h"
 #include "traceframe/inspect.h"

@@ -1,7 +1,8 @@
 // The installed package works for an outside project: `cmake --install` of
 // this build into a temp prefix, then a tiny CMake project that does
 // find_package(traceframe) and links traceframe::traceframe is configured,
-// built and run.
+// built and run. The outside project sets no C++ standard and its compiler
+// starts at C++14: C++17 must come from the exported target.
 #include <string>
 #include <vector>
 
@@ -20,7 +21,6 @@ using testing::WriteFileOrDie;
 
 constexpr char kOutsideCMake[] = R"(cmake_minimum_required(VERSION 3.20)
 project(outside LANGUAGES CXX)
-set(CMAKE_CXX_STANDARD 17)
 find_package(traceframe 0.2 REQUIRED)
 add_executable(outside main.cc)
 target_link_libraries(outside PRIVATE traceframe::traceframe)
@@ -33,6 +33,12 @@ constexpr char kOutsideMain[] = R"(#include <cstdio>
 #include "traceframe/recorder.h"
 #include "traceframe/summary.h"
 #include "traceframe/verify.h"
+#include "traceframe/version.h"
+
+#if __cplusplus < 201703L
+#error "traceframe::traceframe did not bring C++17"
+#endif
+static_assert(TRACEFRAME_VERSION_MAJOR >= 0, "generated version header");
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
@@ -74,8 +80,9 @@ TEST(PackageTest, OutsideProjectBuildsAgainstTheInstalledPackage) {
   ASSERT_EQ(mk.exit_code, 0);
   WriteFileOrDie(src + "/CMakeLists.txt", kOutsideCMake);
   WriteFileOrDie(src + "/main.cc", kOutsideMain);
-  CliResult configure = RunProgram({"cmake", "-S", src, "-B", build, "-DCMAKE_BUILD_TYPE=Release",
-                                    "-DCMAKE_PREFIX_PATH=" + prefix});
+  CliResult configure =
+      RunProgram({"cmake", "-S", src, "-B", build, "-DCMAKE_BUILD_TYPE=Release",
+                  "-DCMAKE_PREFIX_PATH=" + prefix, "-DCMAKE_CXX_FLAGS=-std=c++14"});
   ASSERT_EQ(configure.exit_code, 0) << configure.out << configure.err;
   CliResult compile = RunProgram({"cmake", "--build", build, "-j", "1"});
   ASSERT_EQ(compile.exit_code, 0) << compile.out << compile.err;

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "read/trace_analysis.h"
 #include "test_util.h"
-#include "trace_analysis.h"
 #include "traceframe/summary.h"
 #include "traceframe/trace_reader.h"
 #include "traceframe/verify.h"

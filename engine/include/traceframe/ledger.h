@@ -74,6 +74,11 @@ struct LedgerRebuildResult {
 // cannot be listed, or the ledger cannot be written.
 absl::StatusOr<LedgerRebuildResult> RebuildLedger(const LedgerRebuildOptions& options);
 
+// The *.traceframe files under `dir` (recursively, as RebuildLedger walks)
+// that hold a run, not a ledger; sorted. NotFound when `dir` is not a
+// directory. Used by every command that takes a runs directory.
+absl::StatusOr<std::vector<std::string>> ListRunTraces(const std::string& dir);
+
 // One entry as its compact ledger line (no newline).
 std::string LedgerEntryJson(const LedgerEntry& entry);
 

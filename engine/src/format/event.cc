@@ -1,0 +1,188 @@
+#include "traceframe/event.h"
+#include "traceframe/str_util.h"
+
+#include <pthread.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "simdjson.h"
+#include "traceframe/json.h"
+#include "util/json_internal.h"
+
+namespace traceframe {
+namespace {
+
+constexpr std::array<std::string_view, kEventKindCount> kKindNames = {
+    "run.started",         "model.call", "tool.call",   "tool.result",
+    "permission.decision", "error",      "run.finished"};
+
+// Bumped in the child of every fork(2): a forked child inherits the forking
+// thread's generator state, and without a reseed parent and child would hand
+// out the same event ids (seen: a forked recorder child and its parent).
+std::atomic<uint64_t> fork_generation{0};
+void OnForkChild() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+}  // namespace
+
+std::string_view EventKindName(EventKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
+
+std::optional<EventKind> ParseEventKind(std::string_view name) {
+  // Called for every line verify reads: one comparison, picked by length.
+  EventKind kind;
+  switch (name.size()) {
+    case 5:
+      kind = EventKind::kError;
+      break;
+    case 9:
+      kind = EventKind::kToolCall;
+      break;
+    case 10:
+      kind = EventKind::kModelCall;
+      break;
+    case 11:
+      kind = name[0] == 't' ? EventKind::kToolResult : EventKind::kRunStarted;
+      break;
+    case 12:
+      kind = EventKind::kRunFinished;
+      break;
+    case 19:
+      kind = EventKind::kPermissionDecision;
+      break;
+    default:
+      return std::nullopt;
+  }
+  if (name != kKindNames[static_cast<size_t>(kind)]) return std::nullopt;
+  return kind;
+}
+
+absl::StatusOr<EventKind> ParseEventKindOrError(std::string_view name) {
+  auto kind = ParseEventKind(name);
+  if (!kind) {
+    return absl::InvalidArgumentError(
+        Cat("unknown event kind: ", name,
+            " (expected one of run.started, model.call, tool.call, tool.result, "
+            "permission.decision, error, run.finished)"));
+  }
+  return *kind;
+}
+
+void AppendEventLine(std::string* out, const Event& event) {
+  out->reserve(out->size() + 128 + event.run_id.size() + event.payload_json.size());
+  Append(out, "{\"version\":", event.version, ",\"run_id\":");
+  AppendJsonString(out, event.run_id);
+  out->append(",\"event_id\":");
+  AppendJsonString(out, event.event_id);
+  Append(out, ",\"kind\":\"", EventKindName(event.kind), "\",\"ts_ms\":", event.ts_ms,
+         ",\"seq\":", event.seq, ",\"payload\":");
+  out->append(event.payload_json);
+  out->append("}\n");
+}
+
+std::string SerializeEventLine(const Event& event) {
+  std::string out;
+  AppendEventLine(&out, event);
+  return out;
+}
+
+void AppendNewEventId(std::string* out) {
+  // absl::BitGen is seeded from the OS once per generator; a thread-local one
+  // keeps id generation lock-free for the recorder's producer threads.
+  static const bool fork_hook = (pthread_atfork(nullptr, nullptr, &OnForkChild), true);
+  (void)fork_hook;
+  thread_local absl::BitGen gen;
+  thread_local uint64_t gen_fork_generation = 0;
+  const uint64_t generation = fork_generation.load(std::memory_order_relaxed);
+  if (generation != gen_fork_generation) {
+    gen = absl::BitGen();
+    gen_fork_generation = generation;
+  }
+  uint64_t hi = absl::Uniform<uint64_t>(gen);
+  uint64_t lo = absl::Uniform<uint64_t>(gen);
+  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                      // version 4
+  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // variant 10
+  // Two hex digits per table lookup, straight into the output: this runs
+  // once per recorded event.
+  static constexpr auto kPairs = [] {
+    std::array<char, 512> t{};
+    constexpr char kHex[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) {
+      t[2 * i] = kHex[i >> 4];
+      t[2 * i + 1] = kHex[i & 0xF];
+    }
+    return t;
+  }();
+  char id[36];
+  char* p = id;
+  auto put_bytes = [&p](uint64_t v, int first, int count) {
+    for (int i = first; i < first + count; ++i) {
+      const size_t byte = (v >> (56 - 8 * i)) & 0xFF;
+      std::memcpy(p, &kPairs[2 * byte], 2);
+      p += 2;
+    }
+  };
+  put_bytes(hi, 0, 4);
+  *p++ = '-';
+  put_bytes(hi, 4, 2);
+  *p++ = '-';
+  put_bytes(hi, 6, 2);
+  *p++ = '-';
+  put_bytes(lo, 0, 2);
+  *p++ = '-';
+  put_bytes(lo, 2, 6);
+  out->append(id, sizeof(id));
+}
+
+std::string NewEventId() {
+  std::string id;
+  id.reserve(36);
+  AppendNewEventId(&id);
+  return id;
+}
+
+int64_t NowEpochMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::StatusOr<std::string> CanonicalEventPayload(EventKind kind, std::string_view payload_json) {
+  bool parsed = false;
+  absl::StatusOr<std::string> canonical = CanonicalizeJsonChecked(
+      payload_json, [kind, &parsed](simdjson::dom::element root) -> absl::Status {
+        parsed = true;
+        std::string key;
+        std::string where;
+        if (FindDuplicateKey(root, &key, &where)) {
+          return absl::InvalidArgumentError(Cat("invalid ", EventKindName(kind),
+                                                " payload: duplicate key ", JsonString(key), " at ",
+                                                where, " (each key may appear once)"));
+        }
+        if (kind == EventKind::kRunFinished) {
+          std::string_view status;
+          simdjson::dom::object object;
+          if (root.get_object().get(object) || object["status"].get_string().get(status)) {
+            return absl::InvalidArgumentError(
+                "invalid run.finished payload: it must be an object with a string \"status\" "
+                "(use `traceframe finish --status S`)");
+          }
+        }
+        return absl::OkStatus();
+      });
+  if (!canonical.ok() && !parsed) {
+    return absl::InvalidArgumentError(
+        Cat("invalid JSON payload for ", EventKindName(kind), ": ", canonical.status().message()));
+  }
+  return canonical;
+}
+
+absl::Status ValidateEventPayload(EventKind kind, std::string_view payload_json) {
+  return CanonicalEventPayload(kind, payload_json).status();
+}
+
+}  // namespace traceframe
