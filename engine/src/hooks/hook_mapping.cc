@@ -15,8 +15,8 @@
 #include <map>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
+#include "format/bounded_json.h"
 #include "simdjson.h"
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
@@ -25,6 +25,9 @@
 namespace traceframe {
 namespace {
 
+using internal::AppendBounded;
+using internal::BoundedCopy;
+using internal::BoundString;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
@@ -142,196 +145,6 @@ std::optional<bool> BoolRule(element root, Paths paths) {
     }
   }
   return std::nullopt;
-}
-
-size_t Utf8Chars(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
-// Cuts a host string to kHookStringMaxChars characters plus the marker.
-std::string BoundString(std::string_view s, bool* truncated) {
-  if (s.size() <= kHookStringMaxChars || Utf8Chars(s) <= kHookStringMaxChars) {
-    return SanitizeUtf8(s);
-  }
-  bool cut = false;
-  std::string out = TruncateUtf8Chars(s, kHookStringMaxChars, &cut);
-  if (cut) {
-    out.append(kHookTruncatedMarker);
-    *truncated = true;
-  }
-  return out;
-}
-
-// AppendJsonString(out, BoundString(s)) without BoundString's copy for the
-// common short string (AppendJsonString replaces invalid UTF-8 itself).
-void AppendBoundedString(std::string* out, std::string_view s, bool* truncated) {
-  if (s.size() <= kHookStringMaxChars) {
-    AppendJsonString(out, s);
-  } else {
-    AppendJsonString(out, BoundString(s, truncated));
-  }
-}
-
-// A value under a secret-looking key is replaced, unless it is a bool or
-// null (which cannot carry a credential and say whether one was set).
-bool Redactable(element value) {
-  return value.type() != element_type::BOOL && value.type() != element_type::NULL_VALUE;
-}
-
-// Copies a host JSON value compactly: long strings cut (BoundString), values
-// under secret-looking keys replaced by kHookRedacted, containers nested
-// deeper than kHookMaxDepth replaced by a marker, and (with a limit) the
-// output kept under `limit` bytes by omitting the members and items that do
-// not fit. Key order is the host's.
-class BoundedCopy {
- public:
-  // `limit`: out->size() stays at or under it, apart from the markers (at
-  // most one per open container); the size_t maximum for no limit.
-  BoundedCopy(std::string* out, size_t limit) : out_(out), limit_(limit) {}
-
-  void Value(element value, size_t depth) {
-    switch (value.type()) {
-      case element_type::STRING:
-        AppendBoundedString(out_, value.get_string().value_unsafe(), &cut_);
-        return;
-      case element_type::OBJECT:
-      case element_type::ARRAY:
-        if (depth >= kHookMaxDepth) {
-          AppendJsonString(out_, Cat("[omitted: nested deeper than ", kHookMaxDepth, " levels]"));
-          cut_ = true;
-          return;
-        }
-        if (value.type() == element_type::OBJECT) {
-          Object(value, depth);
-        } else {
-          Array(value, depth);
-        }
-        return;
-      default:
-        out_->append(simdjson::to_string(value));
-    }
-  }
-
-  // Something was cut, redacted values aside.
-  bool cut() const { return cut_; }
-
- private:
-  // Drops what was appended since `mark`; everything after it is omitted.
-  void Drop(size_t mark) {
-    out_->resize(mark);
-    full_ = true;
-    cut_ = true;
-  }
-
-  // Called after appending a member or item that started at `mark`: drops it
-  // if it crossed the limit, unless a nested container already stopped at
-  // the limit and kept what fitted (a container starts under the limit, and
-  // then only its markers may cross it).
-  bool Fits(size_t mark) {
-    if (full_ || out_->size() <= limit_) return true;
-    Drop(mark);
-    return false;
-  }
-
-  void Object(element value, size_t depth) {
-    simdjson::dom::object object;
-    if (value.get_object().get(object) != simdjson::SUCCESS) return;
-    out_->push_back('{');
-    bool first = true;
-    size_t omitted = 0;
-    size_t duplicates = 0;
-    // A host payload may repeat a key (or two long keys may cut alike): the
-    // trace contract forbids repeats (docs/format.md "Payloads"), so the
-    // first is kept, as traceframe's own field lookups read it, and the
-    // repeats are counted instead of dropping the whole event.
-    absl::flat_hash_set<std::string> keys;
-    std::string key_json;
-    for (auto field : object) {
-      if (full_) {
-        ++omitted;
-        continue;
-      }
-      key_json.clear();
-      AppendBoundedString(&key_json, field.key, &cut_);
-      if (!keys.insert(key_json).second) {
-        ++duplicates;
-        continue;
-      }
-      const size_t mark = out_->size();
-      if (!first) out_->push_back(',');
-      out_->append(key_json);
-      out_->push_back(':');
-      if (out_->size() > limit_) {  // a long key alone crosses the limit
-        Drop(mark);
-        ++omitted;
-        continue;
-      }
-      if (Redactable(field.value) && LooksLikeSecretKey(field.key, field.value.is_number())) {
-        AppendJsonString(out_, kHookRedacted);
-      } else {
-        Value(field.value, depth + 1);
-      }
-      if (!Fits(mark)) {
-        ++omitted;
-        continue;
-      }
-      first = false;
-    }
-    if (omitted > 0) {
-      if (!first) out_->push_back(',');
-      Append(out_, "\"[omitted]\":\"", omitted, omitted == 1 ? " key" : " keys",
-             " over the size limit\"");
-      first = false;
-    }
-    if (duplicates > 0) {
-      if (!first) out_->push_back(',');
-      Append(out_, "\"[duplicate keys dropped]\":", duplicates);
-      cut_ = true;
-    }
-    out_->push_back('}');
-  }
-
-  void Array(element value, size_t depth) {
-    simdjson::dom::array array;
-    if (value.get_array().get(array) != simdjson::SUCCESS) return;
-    out_->push_back('[');
-    bool first = true;
-    size_t omitted = 0;
-    for (element item : array) {
-      if (full_) {
-        ++omitted;
-        continue;
-      }
-      const size_t mark = out_->size();
-      if (!first) out_->push_back(',');
-      Value(item, depth + 1);
-      if (!Fits(mark)) {
-        ++omitted;
-        continue;
-      }
-      first = false;
-    }
-    if (omitted > 0) {
-      if (!first) out_->push_back(',');
-      Append(out_, "\"[omitted: ", omitted, omitted == 1 ? " item" : " items",
-             " over the size limit]\"");
-    }
-    out_->push_back(']');
-  }
-
-  std::string* out_;
-  size_t limit_;
-  bool cut_ = false;
-  bool full_ = false;
-};
-
-// Appends `value` compactly with every long string cut and secrets redacted.
-void AppendBounded(std::string* out, element value, bool* truncated) {
-  BoundedCopy copy(out, std::numeric_limits<size_t>::max());
-  copy.Value(value, 0);
-  if (copy.cut()) *truncated = true;
 }
 
 // Room left under kHookRawMaxBytes for the markers of open containers (at
