@@ -103,11 +103,15 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_option("--run-id", *run_id,
                     "Run id (default: UTC time to the ms, a random part and the command name)");
     cmd->add_flag("--force", *force, "Atomically replace an existing trace at --file/--run-id");
+    auto label_args = std::make_shared<std::vector<std::string>>();
+    AddLabelOption(cmd, label_args.get());
     AddTrailingCommand(cmd);
     cmd->callback([=, &action] {
       std::vector<std::string> argv = TrailingCommand(cmd);
+      const Labels labels = ParseLabelsOrThrow(*label_args);
       action = [=]() -> int {
         RunOptions options;
+        options.labels = labels;
         options.path = *file;
         options.run_id = *run_id;
         options.force = *force;

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "traceframe/command.h"
+#include "traceframe/labels.h"
 #include "traceframe/writer.h"
 
 namespace traceframe {
@@ -108,6 +109,7 @@ struct HookIngestOptions {
   std::optional<std::string> run_id;  // overrides the derived id (made safe)
   bool strict = false;
   WriteOptions write;
+  Labels labels;  // stored in run.started when this call creates the trace
 };
 
 struct HookIngestResult {
@@ -165,6 +167,7 @@ struct HookInstallOptions {
   std::vector<std::string> events;  // empty: DefaultHookEvents(format)
   std::string dir = ".traceframe/runs";
   bool print = false;  // compute and return the snippet; read and write nothing
+  Labels labels;       // passed on as `--label K=V` in the wired command
 };
 
 struct HookInstallResult {

@@ -520,6 +520,9 @@ std::string HookIngestCommand(const HookInstallOptions& options) {
       Cat("traceframe hook ingest --source ", ShellQuote(NormalizeSource(options.source)),
           " --dir ", ShellQuote(options.dir));
   if (options.run_id) Append(&command, " --run-id ", ShellQuote(*options.run_id));
+  for (const auto& [key, value] : options.labels) {
+    Append(&command, " --label ", ShellQuote(Cat(key, "=", value)));
+  }
   return command;
 }
 
