@@ -239,7 +239,7 @@ TEST(IndexV2Test, AppendsKeepUsageAndModelsCurrent) {
   EXPECT_EQ(index->facts.count(EventKind::kPlanDeviation), 1u);
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok());
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
 }
 
 TEST(IndexV2Test, ModelListIsBounded) {
