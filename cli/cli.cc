@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 
@@ -43,7 +44,22 @@ void PrintBlock(FILE* stream, std::string_view title, const std::vector<Field>& 
 
 int ReportError(std::string_view message) {
   std::fflush(stdout);
-  const std::string line = Cat("Error: ", message, "\n");
+  // Messages may quote payloads and paths: a raw escape sequence there
+  // (\033]0;...) would drive the user's terminal. Control bytes are shown
+  // as \xNN instead (issue 11 item 17).
+  std::string shown;
+  shown.reserve(message.size());
+  for (char c : message) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
+      shown.append(buf);
+    } else {
+      shown.push_back(c);
+    }
+  }
+  const std::string line = Cat("Error: ", shown, "\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
   return kExitFailed;
 }

@@ -84,7 +84,7 @@ int HookInstall(HookInstallOptions options) {
 std::string ViolationJson(const PolicyViolation& v) {
   std::string out;
   JsonObjectWriter w(&out);
-  w.Uint("seq", v.seq).String("rule", v.rule);
+  w.Uint("seq", v.seq).String("rule", PolicyRuleName(v.rule));
   if (v.capability.empty()) {
     w.Null("capability");
   } else {

@@ -45,7 +45,7 @@ std::string CheckJson(const IndexCheckReport& r) {
   JsonObjectWriter w(&out);
   w.String("file", r.trace_path)
       .String("index", r.index_path)
-      .String("state", r.state)
+      .String("state", IndexStateName(r.state))
       .Bool("ok", r.ok());
   if (r.detail.empty()) {
     w.Null("detail");
@@ -106,12 +106,13 @@ void Install(CLI::App& app, Action& action) {
         absl::StatusOr<IndexCheckReport> report = CheckIndex(*file, ProgressOptions(*file));
         if (!report.ok()) return ReportError(report.status());
         // A stale index is correct for what it covers; readers extend it.
-        const bool pass = report->ok() || report->state == "stale";
+        const bool pass = report->ok() || report->state == IndexState::kStale;
         if (*json) {
           WriteStdout(CheckJson(*report));
         } else {
-          std::vector<Field> fields = {
-              {"file", *file}, {"index", report->index_path}, {"state", report->state}};
+          std::vector<Field> fields = {{"file", *file},
+                                       {"index", report->index_path},
+                                       {"state", std::string(IndexStateName(report->state))}};
           if (!report->detail.empty()) fields.push_back({"detail", report->detail});
           if (report->stored) {
             fields.push_back({"events", Cat(report->stored->facts.events)});

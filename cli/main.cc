@@ -2,7 +2,11 @@
 // applies the conventions every command shares: `help <command>`, `-V`, an
 // example in each --help, a closest-match hint for unknown commands and
 // options, and exit code 2 for usage errors (1 in the `hook` group).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <functional>
@@ -138,9 +142,24 @@ int UnknownWordError(CLI::App& app, bool extras_error, bool hook_group) {
   return UsageError("command", word, Closest(word, candidates), hook_group);
 }
 
+// A process started with fd 0, 1 or 2 closed would hand those numbers to the
+// next files and pipes it opens; a later write to "stderr" would then land in
+// a trace or a signal pipe. Hold them on /dev/null (issue 11, SECURITY.md).
+void ReopenClosedStdio() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int opened = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (opened >= 0 && opened != fd) {
+      ::dup2(opened, fd);
+      ::close(opened);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  ReopenClosedStdio();
   // A closed stdout must not kill us before the trace is written.
   std::signal(SIGPIPE, SIG_IGN);
   // Past the file size limit (ulimit -f), fail the write with EFBIG and say
@@ -203,6 +222,6 @@ int main(int argc, char** argv) {
     app.exit(e);
     return hook_group ? cli::kExitFailed : cli::kExitUsage;
   }
-  if (!action) return cli::kExitUsage;
+  if (!action) return hook_group ? cli::kExitFailed : cli::kExitUsage;
   return action();
 }

@@ -50,7 +50,7 @@ std::string IssueJson(const VerifyIssue& issue) {
   } else {
     w.Null("seq");
   }
-  w.String("code", issue.code).String("message", issue.message);
+  w.String("code", VerifyIssueCodeName(issue.code)).String("message", issue.message);
   w.Finish();
   return out;
 }
@@ -152,17 +152,11 @@ void Install(CLI::App& app, Action& action) {
         }
         absl::StatusOr<std::string> text = LoadPayloadText(*payload, *payload_file);
         if (!text.ok()) return ReportError(text.status());
-        absl::StatusOr<std::string> json = CanonicalizeJson(*text);
+        // The library's payload contract (event.h): one JSON value, no
+        // repeated keys, run.finished with a string status.
+        absl::StatusOr<std::string> json = CanonicalEventPayload(*parsed, *text);
         if (!json.ok()) {
-          return ReportError(
-              Cat("invalid JSON payload: ", Abbreviate(*text), ": ", json.status().message()));
-        }
-        if (*parsed == EventKind::kRunFinished &&
-            (json->empty() || (*json)[0] != '{' ||
-             json->find("\"status\":\"") == std::string::npos)) {
-          return ReportError(
-              "a run.finished payload must be an object with a string \"status\"; use "
-              "`traceframe finish --status S`");
+          return ReportError(Cat(json.status().message(), " (payload: ", Abbreviate(*text), ")"));
         }
         // A usage object must keep the convention (docs/format.md, "Token usage").
         absl::Status conventions = CheckPayloadUsage(*parsed, *json);

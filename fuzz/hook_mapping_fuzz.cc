@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "simdjson.h"
+#include "traceframe/event.h"
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/policy.h"
@@ -28,7 +29,7 @@ bool FilenameSafe(std::string_view id) {
   }
   for (char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
+                    c == '-' || c == '_' || c == '.' || c == '~';  // '~': altered ids
     if (!ok) return false;
   }
   return true;
@@ -92,6 +93,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(traceframe::ValidateJson("{" + mapping->started_fields_json + "}").ok(), "started");
   for (const traceframe::PendingEvent& event : mapping->events) {
     Check(traceframe::ValidateJson(event.payload_json).ok(), "payload JSON");
+    // The library's contract (no repeated keys, ...): no host payload makes
+    // an event the writer would refuse.
+    Check(traceframe::ValidateEventPayload(event.kind, event.payload_json).ok(), "contract");
     // A fixed set of fields, each bounded.
     Check(event.payload_json.size() < (size_t{2} << 20), "payload bounded");
     Check(event.kind != traceframe::EventKind::kRunStarted, "no run.started");

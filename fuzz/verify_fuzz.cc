@@ -31,8 +31,8 @@ std::string Describe(const traceframe::VerifyReport& r) {
   for (const auto* list : {&r.errors, &r.warnings}) {
     out += list == &r.errors ? "\nE:" : "\nW:";
     for (const traceframe::VerifyIssue& i : *list) {
-      out += "\n  " + i.code + " " + traceframe::DescribeIssue(i) +
-             (i.seq ? " seq=" + std::to_string(*i.seq) : "");
+      out += "\n  " + std::string(traceframe::VerifyIssueCodeName(i.code)) + " " +
+             traceframe::DescribeIssue(i) + (i.seq ? " seq=" + std::to_string(*i.seq) : "");
     }
   }
   return out;

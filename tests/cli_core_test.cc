@@ -87,7 +87,8 @@ TEST_F(CliCoreTest, RecordRejectsBadInputAndLeavesTheTraceUntouched) {  // LC2, 
   CliResult bad_json =
       Run({"record", "--file", "t.traceframe", "--kind", "model.call", "--payload", "{bad"});
   EXPECT_EQ(bad_json.exit_code, 1);
-  EXPECT_THAT(bad_json.err, HasSubstr("Error: invalid JSON payload: {bad"));
+  EXPECT_THAT(bad_json.err, HasSubstr("Error: invalid JSON payload for model.call: "));
+  EXPECT_THAT(bad_json.err, HasSubstr("(payload: {bad)"));
   CliResult nested =
       Run({"record", "--file", "t.traceframe", "--kind", "model.call", "--payload", "{\"a\":tru}"});
   EXPECT_EQ(nested.exit_code, 1);

@@ -494,7 +494,7 @@ TEST(CliHook, HostileSessionIdsNeverWriteOutsideDir) {
     struct stat st;
     ASSERT_EQ(lstat(dir.File("work/runs/" + name).c_str(), &st), 0);
     EXPECT_TRUE(S_ISREG(st.st_mode)) << name;
-    EXPECT_THAT(name, ::testing::MatchesRegex("[-A-Za-z0-9_.]+\\.traceframe"));
+    EXPECT_THAT(name, ::testing::MatchesRegex("[-A-Za-z0-9_.~]+\\.traceframe"));
     EXPECT_LE(name.size(), kRunIdMaxBytes + 11);
     EXPECT_EQ(name.find(".."), std::string::npos);
     EXPECT_EQ(
@@ -615,9 +615,9 @@ TEST(CliHook, ResumedSessionContinuesInNumberedTraces) {
              R"({"hook_event_name":"SessionStart","session_id":"res","source":"resume"})",
              dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.err, HasSubstr("runs/run-res-2.traceframe (continues run-res.traceframe)"));
-  const std::string second = ReadFileOrDie(dir.File("runs/run-res-2.traceframe"));
-  EXPECT_THAT(second, HasSubstr(R"("run_id":"run-res-2")"));
+  EXPECT_THAT(r.err, HasSubstr("runs/run-res~2.traceframe (continues run-res.traceframe)"));
+  const std::string second = ReadFileOrDie(dir.File("runs/run-res~2.traceframe"));
+  EXPECT_THAT(second, HasSubstr(R"("run_id":"run-res~2")"));
   EXPECT_THAT(second, HasSubstr(R"("resumed_from":"run-res.traceframe")"));
   EXPECT_EQ(Ingest({"--dir", "runs"}, end, dir.path()).exit_code, 0);
   r = Ingest(
@@ -625,14 +625,14 @@ TEST(CliHook, ResumedSessionContinuesInNumberedTraces) {
       R"({"hook_event_name":"PostToolUse","session_id":"res","tool_name":"Bash","tool_response":{}})",
       dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(ReadFileOrDie(dir.File("runs/run-res-3.traceframe")),
-              HasSubstr(R"("resumed_from":"run-res-2.traceframe")"));
+  EXPECT_THAT(ReadFileOrDie(dir.File("runs/run-res~3.traceframe")),
+              HasSubstr(R"("resumed_from":"run-res~2.traceframe")"));
   // Also for --file.
   ASSERT_EQ(RunCli({"init", "--file", "f.traceframe", "--run-id", "f"}, dir.path()).exit_code, 0);
   ASSERT_EQ(RunCli({"finish", "--file", "f.traceframe"}, dir.path()).exit_code, 0);
   r = Ingest({"--file", "f.traceframe"}, kPre, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(ReadFileOrDie(dir.File("f-2.traceframe")), HasSubstr(R"("run_id":"f-2")"));
+  EXPECT_THAT(ReadFileOrDie(dir.File("f~2.traceframe")), HasSubstr(R"("run_id":"f~2")"));
 }
 
 TEST(CliHook, RunIdIgnoredForExistingFileIsReported) {

@@ -386,7 +386,8 @@ TEST(HookMapping, SafeRunIds) {
     EXPECT_EQ(safe.find('/'), std::string::npos);
     EXPECT_EQ(safe.find(".."), std::string::npos) << safe;
     for (char c : safe) {
-      EXPECT_TRUE(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')
+      EXPECT_TRUE(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+                  c == '~')
           << "byte " << static_cast<int>(c) << " in " << safe;
     }
   }
@@ -394,6 +395,14 @@ TEST(HookMapping, SafeRunIds) {
   EXPECT_NE(SafeRunId("run-a/b"), SafeRunId("run-a\\b"));
   EXPECT_NE(SafeRunId("run-a b"), SafeRunId("run-a_b"));
   EXPECT_NE(SafeRunId(std::string(200, 'a') + "1"), SafeRunId(std::string(200, 'a') + "2"));
+  // An altered id never equals a literal (unaltered) one (issue 11 item 8):
+  // the literal copy of an altered id is itself altered.
+  const std::string altered = SafeRunId("run-a/b");
+  EXPECT_NE(altered.find('~'), std::string::npos);
+  EXPECT_NE(SafeRunId(altered), altered);
+  // The safe set has no '~', so no unaltered id can look like a
+  // continuation ("<base>~2").
+  EXPECT_NE(SafeRunId("run-s~2"), "run-s~2");
 }
 
 TEST(HookMapping, FnvVectorsMatchTheReference) {

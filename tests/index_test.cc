@@ -352,7 +352,7 @@ TEST(IndexValidation, ExtendsOverAForeignTail) {
   EXPECT_EQ(LoadIndex(path)->facts.covered_bytes, ReadFileOrDie(path).size());
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok());
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
 }
 
 TEST(IndexWriter, AppendsKeepTheIndexEqualToARebuild) {
@@ -361,14 +361,14 @@ TEST(IndexWriter, AppendsKeepTheIndexEqualToARebuild) {
   const std::string path = WriteBigTrace(dir, 3'500'000, 900, 3, false);
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok());
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
   ASSERT_TRUE(check->stored.has_value());
   EXPECT_GE(check->stored->entries.size(), 3u);
   EXPECT_EQ(check->stored->entries.front().offset, 0u);
   // Finishing rewrites the index with the status string.
   ASSERT_TRUE(AppendEvent(path, EventKind::kRunFinished, "{\"status\":\"done\"}", NoSync()).ok());
   check = CheckIndex(path);
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
   EXPECT_EQ(check->stored->facts.finished_status, "done");
   EXPECT_EQ(SummaryOutcome(path), WithoutIndex([&] { return SummaryOutcome(path); }));
 }
@@ -389,7 +389,7 @@ TEST(IndexWriter, ABigWriteEndingInRunFinishedKeepsTheIndexCurrent) {
   ASSERT_TRUE(AppendEvents(path, events, NoSync()).ok());
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok());
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
   ASSERT_TRUE(check->stored.has_value());
   EXPECT_EQ(check->stored->facts.events, 2002u);
   EXPECT_EQ(check->stored->facts.finished_status, "success");
@@ -418,7 +418,7 @@ TEST(IndexWriter, RepairsAFewForeignBytesAndAMissingNewline) {
   testing::AppendFileOrDie(path, testing::EventLine("run-a", "f", "model.call", 5, 1, "{}"));
   ASSERT_TRUE(AppendEvent(path, EventKind::kToolResult, "{\"success\":false}", NoSync()).ok());
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
   EXPECT_EQ(check->stored->facts.events, 3u);
   EXPECT_EQ(check->stored->facts.tool_failures, 1u);
   // The writer's own missing-newline case goes through the O(1) path.
@@ -428,7 +428,7 @@ TEST(IndexWriter, RepairsAFewForeignBytesAndAMissingNewline) {
   ASSERT_TRUE(RebuildIndex(path).ok());
   ASSERT_TRUE(AppendEvent(path, EventKind::kError, "{}", NoSync()).ok());
   check = CheckIndex(path);
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
   EXPECT_EQ(check->stored->facts.events, 4u);
 }
 
@@ -456,7 +456,7 @@ TEST(IndexWriter, ALockHolderCatchesUpOnWhatItWrote) {
   }
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok());
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
   EXPECT_EQ(check->stored->facts.events, 3001u);
   EXPECT_GE(check->stored->entries.size(), 2u);
 }

@@ -25,8 +25,10 @@ std::string Describe(const VerifyReport& r, const TraceSummary& s) {
       " errors=" + std::to_string(r.error_count) + " warnings=" + std::to_string(r.warning_count) +
       " dup_checked=" + std::to_string(r.duplicate_check_events) + " run_id=" + r.run_id;
   if (r.torn_tail) out += " torn=" + std::to_string(r.torn_tail->offset);
-  for (const VerifyIssue& i : r.errors) out += "\nE " + i.code + " " + DescribeIssue(i);
-  for (const VerifyIssue& i : r.warnings) out += "\nW " + i.code + " " + DescribeIssue(i);
+  for (const VerifyIssue& i : r.errors)
+    out += "\nE " + std::string(VerifyIssueCodeName(i.code)) + " " + DescribeIssue(i);
+  for (const VerifyIssue& i : r.warnings)
+    out += "\nW " + std::string(VerifyIssueCodeName(i.code)) + " " + DescribeIssue(i);
   return out + "\n" + FormatSummaryJson(s);
 }
 

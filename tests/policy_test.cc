@@ -43,7 +43,7 @@ TEST(Policy, P2UnresolvedDeny) {
   ASSERT_THAT(v, SizeIs(1));
   EXPECT_THAT(v[0].message, HasSubstr("unresolved deny"));
   EXPECT_THAT(v[0].message, HasSubstr("fs.write:secrets"));
-  EXPECT_EQ(v[0].rule, "unresolved_deny");
+  EXPECT_EQ(v[0].rule, PolicyRule::kUnresolvedDeny);
   EXPECT_EQ(v[0].capability, "fs.write:secrets");
   EXPECT_EQ(v[0].seq, 1u);
   EXPECT_EQ(v[0].message,
@@ -61,7 +61,7 @@ TEST(Policy, P4PushWithoutAllow) {
   auto v = Check({Call("git push --force origin main")});
   ASSERT_THAT(v, SizeIs(1));
   EXPECT_THAT(v[0].message, HasSubstr("sensitive tool.call"));
-  EXPECT_EQ(v[0].rule, "sensitive_call");
+  EXPECT_EQ(v[0].rule, PolicyRule::kSensitiveCall);
   EXPECT_EQ(v[0].capability, "git.push:main");
 }
 
@@ -134,8 +134,8 @@ TEST(Policy, UnnamedDecisionsDoNotResolveEachOther) {
 TEST(Policy, RuleAFindingsComeFirst) {
   auto v = Check({Call("git push origin main"), Decision("a", "deny")});
   ASSERT_THAT(v, SizeIs(2));
-  EXPECT_EQ(v[0].rule, "unresolved_deny");
-  EXPECT_EQ(v[1].rule, "sensitive_call");
+  EXPECT_EQ(v[0].rule, PolicyRule::kUnresolvedDeny);
+  EXPECT_EQ(v[1].rule, PolicyRule::kSensitiveCall);
 }
 
 TEST(GitPush, DetectedAtCommandPositions) {

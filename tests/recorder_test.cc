@@ -67,7 +67,7 @@ void ExpectSameBytesAsAppendEventLine(const std::string& line) {
 void ExpectIndexCurrent(const std::string& path) {
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok()) << check.status();
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
 }
 
 RecorderOptions Fast(SyncPolicy sync = SyncPolicy::kBatch) {
@@ -279,7 +279,9 @@ TEST(RecorderTest, FinishTwiceIsAnErrorAndEventsAfterFinishAreRefused) {
   EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(Msg(again), HasSubstr("cannot append after run.finished"));
   EXPECT_EQ((*rec)->ModelCall("p", "m").code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ((*rec)->Record(EventKind::kRunFinished, "{}").status().code(),
+  // A valid run.finished payload (the contract is checked first: "{}" has
+  // no status) is refused because the run is finished.
+  EXPECT_EQ((*rec)->Record(EventKind::kRunFinished, "{\"status\":\"x\"}").status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE((*rec)->Flush().ok());
   EXPECT_EQ((*rec)->last_seq(), 2u);
@@ -420,7 +422,7 @@ TEST(RecorderTest, RecorderKeepsTheIndexCurrentWhileOpen) {
 
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok()) << check.status();
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
   ASSERT_TRUE(check->stored.has_value());
   const IndexFacts& facts = check->stored->facts;
   EXPECT_EQ(facts.events, 16001u);
@@ -434,7 +436,7 @@ TEST(RecorderTest, RecorderKeepsTheIndexCurrentWhileOpen) {
   ASSERT_TRUE((*rec)->Finish("success").ok());
   check = CheckIndex(path);
   ASSERT_TRUE(check.ok()) << check.status();
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
   EXPECT_TRUE(check->stored->facts.finished);
   EXPECT_EQ(check->stored->facts.finished_status, "success");
 }

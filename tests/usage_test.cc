@@ -240,7 +240,7 @@ TEST(IndexV2Test, AppendsKeepUsageAndModelsCurrent) {
   EXPECT_EQ(index->facts.count(EventKind::kPlanDeviation), 1u);
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok());
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
 }
 
 ino_t Inode(const std::string& path) {
@@ -272,7 +272,7 @@ TEST(IndexV2Test, LabeledTraceAppendsInPlace) {
   EXPECT_EQ(index->facts.call_usage.input_tokens, 5u);
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok());
-  EXPECT_EQ(check->state, "ok") << check->detail;
+  EXPECT_EQ(check->state, IndexState::kOk) << check->detail;
 }
 
 TEST(IndexV2Test, ModelListIsBounded) {

@@ -103,12 +103,12 @@ TEST(VerifyTest, InvalidLineIsReportedWithLineAndByte) {  // V1
   const std::string first = Lines({kStarted});
   VerifyReport r = Verify(first + "\n{bad}\n", {.allow_open = true});
   ASSERT_FALSE(r.valid);
-  EXPECT_EQ(r.errors.front().code, "invalid_event");
+  EXPECT_EQ(VerifyIssueCodeName(r.errors.front().code), "invalid_event");
   EXPECT_EQ(r.errors.front().line_number, 3u);
   EXPECT_EQ(r.errors.front().byte_offset, first.size() + 1);
   // A bad line is reported before invariant failures that come earlier.
   VerifyReport both = Verify(Lines({EventLine("r", "e1", "model.call", 1, 1, "{}"), "{bad}"}));
-  EXPECT_EQ(both.errors.front().code, "invalid_event");
+  EXPECT_EQ(VerifyIssueCodeName(both.errors.front().code), "invalid_event");
 }
 
 TEST(VerifyTest, AcceptsCrlfBlankLinesAndBom) {
@@ -152,7 +152,7 @@ TEST(VerifyTest, TornTailFailsWithItsOffset) {
   ASSERT_FALSE(r.valid);
   ASSERT_TRUE(r.torn_tail.has_value());
   EXPECT_EQ(r.torn_tail->offset, good.size());
-  EXPECT_EQ(r.errors.front().code, "torn_tail");
+  EXPECT_EQ(VerifyIssueCodeName(r.errors.front().code), "torn_tail");
   EXPECT_NE(r.errors.front().message.find("traceframe repair"), std::string::npos);
   EXPECT_EQ(r.events, 1u);
 }
@@ -170,12 +170,12 @@ TEST(VerifyTest, WarningsBecomeFailuresUnderStrict) {
   VerifyReport lenient = Verify(trace);
   EXPECT_TRUE(lenient.valid) << FirstError(lenient);
   std::vector<std::string> codes;
-  for (const auto& w : lenient.warnings) codes.push_back(w.code);
+  for (const auto& w : lenient.warnings) codes.push_back(std::string(VerifyIssueCodeName(w.code)));
   EXPECT_EQ(codes, (std::vector<std::string>{"seq_gap", "ts_backwards", "second_run_started",
                                              "duplicate_event_id", "finished_without_status"}));
   VerifyReport strict = Verify(trace, {.strict = true});
   EXPECT_FALSE(strict.valid);
-  EXPECT_EQ(strict.errors.front().code, "seq_gap");
+  EXPECT_EQ(VerifyIssueCodeName(strict.errors.front().code), "seq_gap");
 }
 
 // Builds a random trace, sometimes damaged, for the parallel/sequential check.

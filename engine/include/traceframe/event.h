@@ -42,6 +42,21 @@ std::optional<EventKind> ParseEventKind(std::string_view name);
 // Like ParseEventKind but with the CLI's error: "unknown event kind: <name>".
 absl::StatusOr<EventKind> ParseEventKindOrError(std::string_view name);
 
+// The trace contract for one payload (docs/format.md "Payloads"), checked
+// where payloads enter the library: InitTrace, AppendEvents, AppendEvent,
+// TraceRecorder::Record, and the CLI, hook, import and stream paths.
+//  - one complete JSON value (RFC 8259, valid UTF-8);
+//  - no object repeats a key, at any depth (readers disagree on which value
+//    wins, so a repeated "decision" could pass one reader's policy check and
+//    fail another's);
+//  - run.finished: a JSON object whose "status" is a string.
+// Returns the payload minified (key order kept), or InvalidArgument naming
+// the rule broken and where. Thread-safe.
+absl::StatusOr<std::string> CanonicalEventPayload(EventKind kind, std::string_view payload_json);
+
+// CanonicalEventPayload without the minified copy.
+absl::Status ValidateEventPayload(EventKind kind, std::string_view payload_json);
+
 struct Event {
   int version = kFormatVersion;
   std::string run_id;

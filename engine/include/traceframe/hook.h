@@ -51,9 +51,10 @@ inline constexpr size_t kRunIdMaxBytes = 128;
 std::string NormalizeSource(std::string_view label);
 
 // A run id safe to use as a file name stem: only [A-Za-z0-9._-], no leading
-// '.', at most kRunIdMaxBytes. An id that had to be altered gets a short hash
-// of the original appended ("-h<8 hex>"), so different unsafe ids never
-// collide. Safe ids are returned unchanged.
+// '.', at most kRunIdMaxBytes. An id that had to be altered gets the 64-bit
+// hash of the original appended ("~h<16 hex>"); '~' is never in an unaltered
+// id, so an altered id cannot equal a literal one. Safe ids are returned
+// unchanged.
 std::string SafeRunId(std::string_view raw);
 
 // True for an object key whose value must not be stored: ASCII

@@ -133,19 +133,28 @@ absl::StatusOr<TraceIndex> LoadOrRebuildIndex(const std::string& trace_path,
 absl::StatusOr<TraceIndex> RebuildIndex(const std::string& trace_path,
                                         const IndexBuildOptions& options = {});
 
+// What `index check` found. IndexStateName gives the word shown by
+// `index check` and its --json ("ok", "missing", ...).
+enum class IndexState : uint8_t {
+  kOk,
+  kMissing,   // no index file
+  kInvalid,   // unreadable, bad checksum, wrong version
+  kMismatch,  // does not describe this trace, or differs from a fresh scan
+  kStale,     // correct, but covers fewer bytes than the trace has
+};
+
+std::string_view IndexStateName(IndexState state);
+
 struct IndexCheckReport {
   std::string trace_path;
   std::string index_path;
-  // "ok", "missing", "invalid" (unreadable, bad checksum, wrong version),
-  // "mismatch" (does not describe this trace, or differs from a fresh scan),
-  // "stale" (correct, but covers fewer bytes than the trace has).
-  std::string state;
+  IndexState state = IndexState::kMissing;
   std::string detail;        // why, for anything but "ok"
   uint64_t index_bytes = 0;  // size of the .idx file
   uint64_t trace_bytes = 0;
   std::optional<TraceIndex> stored;  // when it could be decoded
   TraceIndex fresh;                  // from a full scan
-  bool ok() const { return state == "ok"; }
+  bool ok() const { return state == IndexState::kOk; }
 };
 
 // Compares the stored index with a full scan of the trace. Errors only for

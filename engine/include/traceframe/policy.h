@@ -51,9 +51,18 @@ struct GitPush {
 std::vector<GitPush> FindGitPushes(std::string_view command);
 inline bool IsGitPushCommand(std::string_view command) { return !FindGitPushes(command).empty(); }
 
+// Which rule a violation broke. PolicyRuleName gives the identifier shown by
+// `policy-check` and its --json ("unresolved_deny", "sensitive_call").
+enum class PolicyRule : uint8_t {
+  kUnresolvedDeny,  // a deny not followed by an allow of the same capability
+  kSensitiveCall,   // a sensitive call (git push, ...) without an allow
+};
+
+std::string_view PolicyRuleName(PolicyRule rule);
+
 struct PolicyViolation {
   uint64_t seq = 0;
-  std::string rule;        // "unresolved_deny" or "sensitive_call"
+  PolicyRule rule = PolicyRule::kUnresolvedDeny;
   std::string capability;  // what needed an allow ("" when unnamed)
   std::string message;     // "unresolved deny at seq 5: capability ... was denied ..."
 };

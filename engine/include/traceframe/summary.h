@@ -42,7 +42,15 @@ struct TraceSummary {
   std::vector<std::string> models;  // distinct model.call `model`s, first seen first
   std::string source;               // run.started payload.source ("" when absent)
   Labels labels;                    // run.started payload.labels
-  int64_t duration_ms() const { return last_ts_ms - first_ts_ms; }
+  // Saturates instead of overflowing: ts_ms comes from the file and may be
+  // anything (INT64_MIN .. INT64_MAX).
+  int64_t duration_ms() const {
+    int64_t d;
+    if (__builtin_sub_overflow(last_ts_ms, first_ts_ms, &d)) {
+      return last_ts_ms > first_ts_ms ? INT64_MAX : INT64_MIN;
+    }
+    return d;
+  }
 };
 
 // Reads the trace and checks it as an open trace (a failure is an error that

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -28,12 +29,36 @@ struct VerifyOptions {
   uint64_t min_chunk_bytes = 0;
 };
 
+// What a finding is. VerifyIssueCodeName gives the stable identifier shown
+// by `verify` and `verify --json` (docs/format.md), e.g. "seq_gap".
+enum class VerifyIssueCode : uint8_t {
+  kInvalidEvent,
+  kEmpty,
+  kFirstNotRunStarted,
+  kUnsupportedVersion,
+  kMixedRunId,
+  kEmptyRunId,
+  kEmptyEventId,
+  kFinishedNotLast,
+  kSeqNotIncreasing,
+  kSeqGap,
+  kTsBackwards,
+  kSecondRunStarted,
+  kFinishedWithoutStatus,
+  kDuplicateEventId,
+  kDuplicateKey,
+  kNotFinished,
+  kTornTail,
+};
+
+std::string_view VerifyIssueCodeName(VerifyIssueCode code);
+
 // One finding, located in the file.
 struct VerifyIssue {
   uint64_t line_number = 0;
   uint64_t byte_offset = 0;
   std::optional<uint64_t> seq;
-  std::string code;     // stable identifier, e.g. "seq_not_increasing", "seq_gap"
+  VerifyIssueCode code = VerifyIssueCode::kInvalidEvent;
   std::string message;  // e.g. "seq must increase strictly at seq 4"
 };
 

@@ -30,6 +30,10 @@ struct WriteOptions {
   // How long to wait for another writer's lock before failing. The default
   // comes from TRACEFRAME_LOCK_TIMEOUT_MS, else 5 seconds.
   std::optional<absl::Duration> lock_timeout;
+  // false: refuse a symbolic link at the trace path (O_NOFOLLOW), as
+  // `hook ingest --dir` does, so a planted link cannot redirect an append
+  // outside the directory.
+  bool follow_symlinks = true;
 };
 
 struct PendingEvent {
@@ -49,6 +53,23 @@ struct AppendResult {
   std::vector<AppendedEvent> events;
 };
 
+// The ordering contract for a batch appended to an existing trace: no
+// run.started (InitTrace and the creating calls write it), and run.finished
+// only as the last event. Each payload must pass ValidateEventPayload
+// (event.h). InvalidArgument naming the event's position otherwise.
+absl::Status ValidateEventBatch(const std::vector<PendingEvent>& events);
+
+// True when `status` is the refusal to append to a finished run (its last
+// event is run.finished), from AppendEvents, AppendEvent or TraceRecorder.
+// Told apart by an Abseil status payload, not by the message.
+bool IsRunFinishedError(const absl::Status& status);
+
+// Durability (docs/format.md "Durability"): an OK return means the lines are
+// written and, with options.sync, fdatasync'ed. On a failed write or sync the
+// file is cut back to its size before the call and synced again, so the
+// events are not in the trace and a retry does not duplicate them; if that
+// cut-back fails too, DataLoss names the byte range left in doubt.
+
 // Creates `path` holding one run.started event with `started_payload_json`.
 // Without `force`, fails with AlreadyExists if a non-empty file is there.
 // With `force`, atomically replaces any existing trace (temp + rename).
@@ -57,6 +78,7 @@ absl::StatusOr<AppendResult> InitTrace(const std::string& path, std::string_view
                                        const WriteOptions& options = {});
 
 // Appends `events` in order, in one write, under the trace's lock.
+// Checks ValidateEventBatch first (InvalidArgument).
 // Refuses (FailedPrecondition) on an empty trace, a finished run, a torn
 // tail (naming its byte offset and `traceframe repair`), or a seq overflow.
 absl::StatusOr<AppendResult> AppendEvents(const std::string& path,

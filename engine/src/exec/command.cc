@@ -76,7 +76,7 @@ class SignalCapture {
   static std::unique_ptr<SignalCapture> Install() {
     if (g_capture_active.exchange(true)) return nullptr;
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    if (PipeAboveStdio(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
       g_capture_active.store(false);
       return nullptr;
     }
@@ -185,8 +185,8 @@ absl::StatusOr<CommandOutcome> RunCommandWith(const std::vector<std::string>& ar
 
   int out_pipe[2];
   int err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-    return ErrnoError(errno, "failed to create", "a pipe for the command's stdout");
+  if (const int err = PipeAboveStdio(out_pipe, O_CLOEXEC); err != 0) {
+    return ErrnoError(err, "failed to create", "a pipe for the command's stdout");
   }
   Stream streams[2] = {
       {"stdout", UniqueFd(out_pipe[0]), options.forward_stdout_fd,
@@ -194,8 +194,8 @@ absl::StatusOr<CommandOutcome> RunCommandWith(const std::vector<std::string>& ar
       {"stderr", UniqueFd(), options.forward_stderr_fd, OutputPreview(options.preview_chars)},
   };
   UniqueFd out_write(out_pipe[1]);
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    return ErrnoError(errno, "failed to create", "a pipe for the command's stderr");
+  if (const int err = PipeAboveStdio(err_pipe, O_CLOEXEC); err != 0) {
+    return ErrnoError(err, "failed to create", "a pipe for the command's stderr");
   }
   streams[1].read_fd.reset(err_pipe[0]);
   UniqueFd err_write(err_pipe[1]);

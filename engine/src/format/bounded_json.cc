@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
@@ -235,14 +236,27 @@ void BoundedCopy::Object(element value, size_t depth) {
   out_->push_back('{');
   bool first = true;
   size_t omitted = 0;
+  size_t duplicates = 0;
+  // A host payload may repeat a key (or two long keys may cut alike): the
+  // trace contract forbids repeats (docs/format.md "Payloads"), so the first
+  // is kept, as traceframe's own field lookups read it, and the repeats are
+  // counted instead of dropping the whole event.
+  absl::flat_hash_set<std::string> keys;
+  std::string key_json;
   for (auto field : object) {
     if (full_) {
       ++omitted;
       continue;
     }
+    key_json.clear();
+    AppendBoundedString(&key_json, field.key, &cut_);
+    if (!keys.insert(key_json).second) {
+      ++duplicates;
+      continue;
+    }
     const size_t mark = out_->size();
     if (!first) out_->push_back(',');
-    AppendBoundedString(out_, field.key, &cut_);
+    out_->append(key_json);
     out_->push_back(':');
     if (out_->size() > limit_) {  // a long key alone crosses the limit
       Drop(mark);
@@ -264,6 +278,12 @@ void BoundedCopy::Object(element value, size_t depth) {
     if (!first) out_->push_back(',');
     Append(out_, "\"[omitted]\":\"", omitted, omitted == 1 ? " key" : " keys",
            " over the size limit\"");
+    first = false;
+  }
+  if (duplicates > 0) {
+    if (!first) out_->push_back(',');
+    Append(out_, "\"[duplicate keys dropped]\":", duplicates);
+    cut_ = true;
   }
   out_->push_back('}');
 }

@@ -11,7 +11,9 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "simdjson.h"
 #include "traceframe/json.h"
+#include "util/json_internal.h"
 
 namespace traceframe {
 namespace {
@@ -152,6 +154,40 @@ int64_t NowEpochMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+absl::StatusOr<std::string> CanonicalEventPayload(EventKind kind, std::string_view payload_json) {
+  bool parsed = false;
+  absl::StatusOr<std::string> canonical = CanonicalizeJsonChecked(
+      payload_json, [kind, &parsed](simdjson::dom::element root) -> absl::Status {
+        parsed = true;
+        std::string key;
+        std::string where;
+        if (FindDuplicateKey(root, &key, &where)) {
+          return absl::InvalidArgumentError(Cat("invalid ", EventKindName(kind),
+                                                " payload: duplicate key ", JsonString(key), " at ",
+                                                where, " (each key may appear once)"));
+        }
+        if (kind == EventKind::kRunFinished) {
+          std::string_view status;
+          simdjson::dom::object object;
+          if (root.get_object().get(object) || object["status"].get_string().get(status)) {
+            return absl::InvalidArgumentError(
+                "invalid run.finished payload: it must be an object with a string \"status\" "
+                "(use `traceframe finish --status S`)");
+          }
+        }
+        return absl::OkStatus();
+      });
+  if (!canonical.ok() && !parsed) {
+    return absl::InvalidArgumentError(
+        Cat("invalid JSON payload for ", EventKindName(kind), ": ", canonical.status().message()));
+  }
+  return canonical;
+}
+
+absl::Status ValidateEventPayload(EventKind kind, std::string_view payload_json) {
+  return CanonicalEventPayload(kind, payload_json).status();
 }
 
 }  // namespace traceframe

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "absl/status/status.h"
@@ -15,6 +16,7 @@
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
+#include "traceframe/writer.h"
 #include "util/file_util.h"
 
 namespace traceframe {
@@ -23,18 +25,31 @@ namespace {
 // How many continuation traces ("-2" ... ) a session may have.
 constexpr int kMaxContinuations = 1000;
 
-bool IsFinishedError(const absl::Status& status) {
-  return status.code() == absl::StatusCode::kFailedPrecondition &&
-         StartsWith(ToStd(status.message()), "cannot append after run.finished");
-}
+// Continuations are marked with '~', which SafeRunId never leaves in a
+// session's own id: a session literally named "s-2" cannot share the
+// continuation of finished session "s" (issue 11).
+constexpr std::string_view kContinuationMark = "~";
 
-// "runs/run-s.traceframe" -> "runs/run-s-2.traceframe".
+// "runs/run-s.traceframe" -> "runs/run-s~2.traceframe".
 std::string ContinuationPath(const std::string& path, int n) {
   constexpr std::string_view kExt = ".traceframe";
   if (EndsWith(path, kExt) && path.size() > kExt.size()) {
-    return Cat(std::string_view(path).substr(0, path.size() - kExt.size()), "-", n, kExt);
+    return Cat(std::string_view(path).substr(0, path.size() - kExt.size()), kContinuationMark, n,
+               kExt);
   }
-  return Cat(path, "-", n);
+  return Cat(path, kContinuationMark, n);
+}
+
+// A run id traceframe derived (SafeRunId's output, perhaps with its '~'
+// marks) is kept as is; anything else is made safe first.
+std::string ContinuationBase(const std::string& run_id) {
+  const bool derived = !run_id.empty() && run_id.front() != '.' &&
+                       std::all_of(run_id.begin(), run_id.end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+                                c == '~';
+                       });
+  return derived && run_id.find("..") == std::string::npos ? run_id : SafeRunId(run_id);
 }
 
 std::string JoinPath(std::string_view dir, std::string_view name) {
@@ -43,9 +58,10 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
   return Cat(dir, "/", name);
 }
 
+// A name is taken whether it is a file or a (possibly dangling) link.
 bool Exists(const std::string& path) {
   struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
+  return ::lstat(path.c_str(), &st) == 0;
 }
 
 }  // namespace
@@ -127,14 +143,19 @@ absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
     may_create = options.init_if_missing;
   }
 
+  // Under --dir every name is ours: a symbolic link there (to a trace
+  // elsewhere) is refused, never followed (SECURITY.md).
+  WriteOptions write_options = options.write;
+  if (options.dir) write_options.follow_symlinks = false;
+
   std::string previous;
-  std::string base_run_id = run_id;  // continuations are "<base>-2", "<base>-3", ...
+  std::string base_run_id = run_id;  // continuations are "<base>~2", "<base>~3", ...
   for (int n = 1; n <= kMaxContinuations; ++n) {
     const std::string target = n == 1 ? path : ContinuationPath(path, n);
-    const std::string target_run_id = n == 1 ? run_id : Cat(base_run_id, "-", n);
+    const std::string target_run_id = n == 1 ? run_id : Cat(base_run_id, kContinuationMark, n);
     absl::StatusOr<AppendResult> appended;
     if (Exists(target)) {
-      appended = AppendEvents(target, mapping->events, options.write);
+      appended = AppendEvents(target, mapping->events, write_options);
     } else if (!may_create && n == 1) {
       return absl::NotFoundError(Cat("trace does not exist: ", target,
                                      "; pass --init-if-missing to create it (or use --dir)"));
@@ -145,14 +166,14 @@ absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
       }
       if (!previous.empty()) Append(&fields, ",\"resumed_from\":", JsonString(previous));
       appended = AppendEventsCreating(target, target_run_id, DefaultStartedPayload(fields),
-                                      mapping->events, options.write);
+                                      mapping->events, write_options);
     }
     if (!appended.ok()) {
       if (absl::IsNotFound(appended.status()) && !may_create && n == 1) {
         return absl::NotFoundError(Cat("trace does not exist: ", target,
                                        "; pass --init-if-missing to create it (or use --dir)"));
       }
-      if (IsFinishedError(appended.status())) {
+      if (IsRunFinishedError(appended.status())) {
         // The session was resumed after its trace was finished: continue it
         // in the next trace; nothing is dropped.
         previous = BaseName(target);
@@ -162,7 +183,7 @@ absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
           UniqueFd fd(::open(target.c_str(), O_RDONLY | O_CLOEXEC));
           if (fd.valid()) {
             absl::StatusOr<internal::TailState> tail = internal::ReadTailState(fd.get(), target);
-            if (tail.ok() && !tail->run_id.empty()) base_run_id = SafeRunId(tail->run_id);
+            if (tail.ok() && !tail->run_id.empty()) base_run_id = ContinuationBase(tail->run_id);
           }
         }
         continue;

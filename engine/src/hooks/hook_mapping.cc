@@ -8,11 +8,14 @@
 // or command, run ids are filename-safe, host strings are bounded, and events
 // with no trace meaning are ignored instead of failing the host's hook.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "format/bounded_json.h"
 #include "simdjson.h"
 #include "traceframe/hook.h"
@@ -394,6 +397,7 @@ struct Common {
   std::optional<std::string> host;  // HostJson
   RawPayload raw;
   size_t payload_bytes;  // the payload text as received
+  std::string repaired;  // JSON array of what RepairHostJson changed, or empty
 };
 
 // Shared by every kind: source, hook_event, host and raw (+ raw_bytes, the
@@ -404,6 +408,7 @@ void AddCommon(PayloadBuilder* b, const Common& common) {
   if (common.host) b->Raw("host", *common.host);
   b->Raw("raw", common.raw.json);
   if (common.raw.cut) b->Raw("raw_bytes", Cat(common.payload_bytes));
+  if (!common.repaired.empty()) b->Raw("input_repaired", common.repaired);
 }
 
 void AddToolAndCommand(PayloadBuilder* b, const std::optional<std::string>& tool,
@@ -503,7 +508,11 @@ std::string NormalizeSource(std::string_view label) {
 }
 
 std::string SafeRunId(std::string_view raw) {
-  constexpr size_t kSuffix = 10;  // "-h" + 8 hex digits
+  // "~h" + 16 hex digits. '~' never survives in an unaltered id, so an
+  // altered id cannot equal a literal one (a session literally named
+  // "a_b-h1234abcd" no longer shares "a/b"'s trace), and the whole 64-bit
+  // hash keeps two altered ids apart (issue 11, docs/hooks.md).
+  constexpr size_t kSuffix = 18;
   std::string out;
   out.reserve(std::min(raw.size(), kRunIdMaxBytes));
   bool altered = false;
@@ -539,15 +548,144 @@ std::string SafeRunId(std::string_view raw) {
   if (out.size() > kRunIdMaxBytes) altered = true;
   if (!altered) return out;
   if (out.size() > kRunIdMaxBytes - kSuffix) out.resize(kRunIdMaxBytes - kSuffix);
-  const std::string hash = Hex16(Fnv1a64(raw)).substr(0, 8);
-  Append(&out, "-h", hash);
+  Append(&out, "~h", Hex16(Fnv1a64(raw)));
   return out;
 }
+
+namespace {
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The code unit of "\uXXXX" at text[i] (text[i] == '\\'), or -1.
+int EscapedUnit(std::string_view text, size_t i) {
+  if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
+  int unit = 0;
+  for (size_t k = i + 2; k < i + 6; ++k) {
+    const int d = HexDigit(text[k]);
+    if (d < 0) return -1;
+    unit = unit * 16 + d;
+  }
+  return unit;
+}
+
+// Repairs what real hosts emit that strict JSON parsers refuse, so the event
+// is kept (issue 11 item 4): raw invalid UTF-8 bytes and lone surrogate
+// escapes ("\ud83d", Node's JSON.stringify of a string cut inside a pair)
+// become U+FFFD; integers beyond 64 bits (Python) and numbers beyond double
+// range become strings of their digits. Sets *repairs to a JSON array naming
+// what changed; returns nullopt when nothing did.
+std::optional<std::string> RepairHostJson(std::string_view json, std::string* repairs) {
+  bool utf8 = false, surrogate = false, number = false;
+  std::string sanitized;
+  if (!simdjson::validate_utf8(json.data(), json.size())) {
+    sanitized = SanitizeUtf8(json);
+    json = sanitized;
+    utf8 = true;
+  }
+  std::string out;
+  out.reserve(json.size() + 16);
+  bool in_string = false;
+  for (size_t i = 0; i < json.size();) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '"') {
+        in_string = false;
+      } else if (c == '\\') {
+        const int unit = EscapedUnit(json, i);
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+          const int low = EscapedUnit(json, i + 6);
+          if (low >= 0xDC00 && low <= 0xDFFF) {
+            out.append(json.substr(i, 12));
+            i += 12;
+            continue;
+          }
+        }
+        if (unit >= 0xD800 && unit <= 0xDFFF) {
+          out.append("\\ufffd");
+          surrogate = true;
+          i += 6;
+          continue;
+        }
+        out.append(json.substr(i, std::min<size_t>(2, json.size() - i)));
+        i += 2;
+        continue;
+      }
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t j = i + 1;
+      bool integer = true;
+      while (j < json.size() &&
+             ((json[j] >= '0' && json[j] <= '9') || json[j] == '.' || json[j] == 'e' ||
+              json[j] == 'E' || json[j] == '+' || json[j] == '-')) {
+        if (json[j] == '.' || json[j] == 'e' || json[j] == 'E') integer = false;
+        ++j;
+      }
+      const std::string_view token = json.substr(i, j - i);
+      bool fits;
+      if (integer) {
+        int64_t as_int;
+        uint64_t as_uint;
+        const absl::string_view t(token.data(), token.size());
+        fits = absl::SimpleAtoi(t, &as_int) || absl::SimpleAtoi(t, &as_uint);
+      } else {
+        double d;
+        fits =
+            absl::SimpleAtod(absl::string_view(token.data(), token.size()), &d) && std::isfinite(d);
+      }
+      if (fits) {
+        out.append(token);
+      } else {
+        Append(&out, "\"", token, "\"");
+        number = true;
+      }
+      i = j;
+      continue;
+    }
+    out.push_back(c);
+    ++i;
+  }
+  if (!utf8 && !surrogate && !number) return std::nullopt;
+  std::string what;
+  for (const auto& [done, name] : {std::pair<bool, std::string_view>{utf8, "invalid_utf8"},
+                                   {surrogate, "lone_surrogate"},
+                                   {number, "number_out_of_range"}}) {
+    if (!done) continue;
+    Append(&what, what.empty() ? "" : ",", "\"", name, "\"");
+  }
+  *repairs = Cat("[", what, "]");
+  return out;
+}
+
+}  // namespace
 
 absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapOptions& options) {
   simdjson::dom::parser parser;
   element root;
-  const simdjson::error_code error = parser.parse(json.data(), json.size(), true).get(root);
+  simdjson::error_code error = parser.parse(json.data(), json.size(), true).get(root);
+  std::string repairs;
+  std::optional<std::string> repaired;
+  if (error) {
+    // Keep the event when the input is what a real host writes.
+    repaired = RepairHostJson(json, &repairs);
+    if (repaired) {
+      error = parser.parse(repaired->data(), repaired->size(), true).get(root);
+      if (!error) json = *repaired;
+    }
+  }
   if (error) {
     // CanonicalizeJson words the reason for people; the input is not echoed.
     const absl::Status status = ValidateJson(json);
@@ -608,7 +746,8 @@ absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapO
   }
   const std::optional<std::string> command = StringRule(root, kCommandPaths);
   const std::string& source = options.source;
-  const Common common{root, source, mapping.hook_event, HostJson(root), RawOf(root), json.size()};
+  const Common common{root,        source, mapping.hook_event, HostJson(root), RawOf(root),
+                      json.size(), repairs};
 
   // run.started fields, used only if this payload creates the trace.
   {
@@ -628,6 +767,7 @@ absl::StatusOr<HookMapping> MapHookPayload(std::string_view json, const HookMapO
       Append(&f, ",\"model\":", JsonString(BoundString(*model, &cut)));
     }
     if (cwd) Append(&f, ",\"cwd\":", JsonString(BoundString(*cwd, &cut)));
+    if (!repairs.empty()) Append(&f, ",\"input_repaired\":", repairs);
     if (meaning == Meaning::kSessionStart) {
       // run.started is this payload's only event: it keeps the payload.
       Append(&f, ",\"raw\":", common.raw.json);

@@ -36,6 +36,8 @@ constexpr uint32_t kHeaderSize = 512;
 constexpr uint32_t kEntrySize = 40;
 constexpr uint64_t kHeadBytes = 4096;
 constexpr uint64_t kMaxStringBytes = 1 << 20;
+// An index is at most this much more than half its trace (header, strings).
+constexpr uint64_t kMaxIndexOverhead = 4u << 20;
 constexpr uint32_t kFlagValidated = 1;
 constexpr uint32_t kFlagFinished = 2;
 constexpr uint32_t kFlagHasStatus = 4;
@@ -915,6 +917,16 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
 
 // The slow path, under the trace's lock: load what is there, extend it over
 // what it does not cover, or rebuild a small trace; rewrite the file whole.
+// Opens the index of `trace_path` for reading or in-place update. The index
+// is derived data an attacker may have planted: never follow a link, never
+// block on a FIFO, refuse anything but a regular file (an invalid fd then
+// means "rebuild"; SECURITY.md "Paths").
+UniqueFd OpenIndexFile(const std::string& trace_path, int flags) {
+  absl::StatusOr<UniqueFd> fd =
+      OpenRegularFile(IndexPathFor(trace_path), flags | O_NOFOLLOW, "failed to open index");
+  return fd.ok() ? std::move(*fd) : UniqueFd();
+}
+
 void RefreshLocked(const std::string& trace_path, int trace_fd, uint64_t size, uint64_t limit) {
   FdSource src(trace_fd, size);
   std::optional<TraceIndex> index;
@@ -923,7 +935,7 @@ void RefreshLocked(const std::string& trace_path, int trace_fd, uint64_t size, u
   // reader repairs the index, so it must not grow with the trace).
   bool worth_loading = false;
   {
-    UniqueFd idx_fd(::open(IndexPathFor(trace_path).c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd idx_fd = OpenIndexFile(trace_path, O_RDONLY);
     std::string header_bytes;
     if (idx_fd.valid() && ReadExact(idx_fd.get(), 0, kHeaderSize, &header_bytes)) {
       absl::StatusOr<Header> h = DecodeHeader(header_bytes);
@@ -950,6 +962,22 @@ void RefreshLocked(const std::string& trace_path, int trace_fd, uint64_t size, u
 // ---- Public and internal API.
 
 std::string IndexPathFor(const std::string& trace_path) { return trace_path + ".idx"; }
+
+std::string_view IndexStateName(IndexState state) {
+  switch (state) {
+    case IndexState::kOk:
+      return "ok";
+    case IndexState::kMissing:
+      return "missing";
+    case IndexState::kInvalid:
+      return "invalid";
+    case IndexState::kMismatch:
+      return "mismatch";
+    case IndexState::kStale:
+      return "stale";
+  }
+  return "unknown";
+}
 
 std::string EncodeIndex(const TraceIndex& index) {
   std::string entries;
@@ -1060,8 +1088,21 @@ std::optional<std::string> ReadIndexBytes(const std::string& trace_path) {
   // trace's lock for long, like a recorder): a torn header fails its
   // checksum, and a moment later it reads whole.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    absl::StatusOr<std::string> bytes = ReadFile(path);
-    if (!bytes.ok()) return std::nullopt;
+    UniqueFd fd = OpenIndexFile(trace_path, O_RDONLY);
+    if (!fd.valid()) return std::nullopt;
+    // An index holds a header and one small entry per many events: it is
+    // far smaller than its trace. A bigger one (a sparse file, a planted
+    // blob) is not read into memory; it is rebuilt.
+    struct stat idx_st;
+    struct stat trace_st;
+    if (::fstat(fd.get(), &idx_st) != 0 || ::stat(trace_path.c_str(), &trace_st) != 0 ||
+        static_cast<uint64_t>(idx_st.st_size) >
+            kMaxIndexOverhead + static_cast<uint64_t>(trace_st.st_size) / 2) {
+      return std::nullopt;
+    }
+    std::string data;
+    if (!ReadExact(fd.get(), 0, static_cast<uint64_t>(idx_st.st_size), &data)) return std::nullopt;
+    std::optional<std::string> bytes = std::move(data);
     if (DecodeHeader(*bytes).ok()) return std::move(*bytes);
     // Another version (an index written by an older build) is not torn:
     // return it at once, and the caller rebuilds.
@@ -1122,7 +1163,7 @@ void ExtendIndex(const MappedView& view, TraceIndex* index, const IndexBuildOpti
 void UpdateIndexAfterWrite(const IndexWrite& w) {
   if (IndexDisabled() || w.trace_fd < 0) return;
   if (w.before && !w.lines.empty()) {
-    UniqueFd idx_fd(::open(IndexPathFor(w.trace_path).c_str(), O_RDWR | O_CLOEXEC));
+    UniqueFd idx_fd = OpenIndexFile(w.trace_path, O_RDWR);
     if (idx_fd.valid()) {
       if (w.lines.back().kind != EventKind::kRunFinished) {
         if (UpdateInPlace(w, idx_fd.get())) return;
@@ -1291,7 +1332,14 @@ absl::StatusOr<IndexCheckReport> CheckIndex(const std::string& trace_path,
   IndexCheckReport report;
   report.trace_path = trace_path;
   report.index_path = IndexPathFor(trace_path);
-  absl::StatusOr<std::string> bytes = ReadFile(report.index_path);
+  // Bounded like every index read: a planted FIFO, link or huge file is
+  // reported, never waited on or read into memory.
+  std::optional<std::string> stored_bytes = ReadIndexBytes(trace_path);
+  absl::StatusOr<std::string> bytes =
+      stored_bytes
+          ? absl::StatusOr<std::string>(std::move(*stored_bytes))
+          : absl::NotFoundError(Cat("no usable index at ", report.index_path,
+                                    " (missing, or a link, FIFO or implausibly large file)"));
   absl::StatusOr<std::unique_ptr<TraceReader>> reader = TraceReader::Open(trace_path);
   if (!reader.ok()) return reader.status();
   const MappedView view = ViewOf(**reader);
@@ -1299,14 +1347,14 @@ absl::StatusOr<IndexCheckReport> CheckIndex(const std::string& trace_path,
   std::optional<TornTail> torn;
   report.fresh = BuildIndex(view, options, &torn);
   if (!bytes.ok()) {
-    report.state = "missing";
+    report.state = IndexState::kMissing;
     report.detail = ToStd(bytes.status().message());
     return report;
   }
   report.index_bytes = bytes->size();
   absl::StatusOr<TraceIndex> stored = DecodeIndex(*bytes);
   if (!stored.ok()) {
-    report.state = "invalid";
+    report.state = IndexState::kInvalid;
     report.detail = ToStd(stored.status().message());
     return report;
   }
@@ -1314,7 +1362,7 @@ absl::StatusOr<IndexCheckReport> CheckIndex(const std::string& trace_path,
   ViewSource src(view);
   absl::Status match = MatchAgainst(*stored, src, view.size);
   if (!match.ok()) {
-    report.state = "mismatch";
+    report.state = IndexState::kMismatch;
     report.detail = ToStd(match.message());
     return report;
   }
@@ -1326,14 +1374,14 @@ absl::StatusOr<IndexCheckReport> CheckIndex(const std::string& trace_path,
   extended.head_hash = report.fresh.head_hash;
   const std::string diff = FirstDifference(extended, report.fresh);
   if (!diff.empty()) {
-    report.state = "mismatch";
+    report.state = IndexState::kMismatch;
     report.detail = Cat("the index differs from a fresh scan in ", diff);
   } else if (stale) {
-    report.state = "stale";
+    report.state = IndexState::kStale;
     report.detail = Cat("the index covers ", stored->facts.covered_bytes, " of ",
                         report.fresh.facts.covered_bytes, " readable bytes");
   } else {
-    report.state = "ok";
+    report.state = IndexState::kOk;
   }
   return report;
 }

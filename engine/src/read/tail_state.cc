@@ -16,40 +16,45 @@ namespace {
 
 constexpr uint64_t kTailChunk = 16 * 1024;
 
-bool IsBlankLine(std::string_view line) {
-  for (char c : line) {
-    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
+bool IsBlankByte(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// The offset just past the last non-blank byte before `end` (0: all blank),
+// and whether a '\n' follows it. Scans backwards one fixed chunk at a time:
+// megabytes of trailing blank lines cost one pass, not a read per line.
+absl::StatusOr<uint64_t> SkipTrailingBlanks(int fd, const std::string& path, uint64_t end,
+                                            bool* newline_after) {
+  *newline_after = false;
+  uint64_t hi = end;
+  while (hi > 0) {
+    const uint64_t lo = hi > kTailChunk ? hi - kTailChunk : 0;
+    absl::StatusOr<std::string> piece = ReadAt(fd, lo, hi - lo, path);
+    if (!piece.ok()) return piece.status();
+    if (piece->size() != hi - lo) return ErrnoError(EIO, "short read of", path);
+    for (size_t i = piece->size(); i > 0; --i) {
+      const char c = (*piece)[i - 1];
+      if (!IsBlankByte(c)) return lo + i;
+      if (c == '\n') *newline_after = true;
+    }
+    hi = lo;
   }
-  return true;
+  return 0;
 }
 
-// Reads the line that ends at `end` (exclusive; the byte at end-1 may be '\n').
-// Returns its start offset via *start.
-absl::StatusOr<std::string> ReadLineEndingAt(int fd, const std::string& path, uint64_t end,
-                                             uint64_t* start) {
-  std::string buffer;
-  uint64_t lo = end;
-  const uint64_t content_end = end;
-  for (uint64_t chunk = kTailChunk;; chunk *= 2) {
-    const uint64_t new_lo = lo > chunk ? lo - chunk : 0;
-    absl::StatusOr<std::string> piece = ReadAt(fd, new_lo, lo - new_lo, path);
+// The start of the line holding the byte before `end`: just past the
+// previous '\n', found backwards a chunk at a time without keeping the
+// chunks (a 100 MB last line is then read once, by the caller).
+absl::StatusOr<uint64_t> LineStartBefore(int fd, const std::string& path, uint64_t end) {
+  uint64_t hi = end;
+  while (hi > 0) {
+    const uint64_t lo = hi > kTailChunk ? hi - kTailChunk : 0;
+    absl::StatusOr<std::string> piece = ReadAt(fd, lo, hi - lo, path);
     if (!piece.ok()) return piece.status();
-    buffer.insert(0, *piece);
-    lo = new_lo;
-    // Search for the '\n' that precedes the line, ignoring a final one.
-    const size_t search_len =
-        content_end - lo - ((buffer.size() > 0 && buffer.back() == '\n') ? 1 : 0);
-    const void* nl = search_len == 0 ? nullptr : ::memrchr(buffer.data(), '\n', search_len);
-    if (nl != nullptr) {
-      const size_t idx = static_cast<size_t>(static_cast<const char*>(nl) - buffer.data()) + 1;
-      *start = lo + idx;
-      return buffer.substr(idx);
-    }
-    if (lo == 0) {
-      *start = 0;
-      return buffer;
-    }
+    const void* nl = piece->empty() ? nullptr : ::memrchr(piece->data(), '\n', piece->size());
+    if (nl != nullptr)
+      return lo + static_cast<uint64_t>(static_cast<const char*>(nl) - piece->data()) + 1;
+    hi = lo;
   }
+  return 0;
 }
 
 absl::StatusOr<std::string> ReadFirstLine(int fd, const std::string& path, uint64_t size) {
@@ -79,24 +84,20 @@ absl::StatusOr<TailState> ReadTailState(int fd, const std::string& path) {
   EventParser parser;
   EventView view;
   std::string reason;
-  uint64_t end = state.size;
-  bool last_line = true;
-  while (end > 0) {
-    uint64_t start = 0;
-    absl::StatusOr<std::string> line = ReadLineEndingAt(fd, path, end, &start);
+  bool terminated = false;
+  absl::StatusOr<uint64_t> content_end = SkipTrailingBlanks(fd, path, state.size, &terminated);
+  if (!content_end.ok()) return content_end.status();
+  if (*content_end > 0) {
+    absl::StatusOr<uint64_t> start_or = LineStartBefore(fd, path, *content_end);
+    if (!start_or.ok()) return start_or.status();
+    const uint64_t start = *start_or;
+    absl::StatusOr<std::string> line = ReadAt(fd, start, *content_end - start, path);
     if (!line.ok()) return line.status();
-    const bool terminated = !line->empty() && line->back() == '\n';
-    if (IsBlankLine(*line)) {
-      end = start;
-      last_line = false;
-      continue;
-    }
     std::string_view text(*line);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
     if (start == 0 && StartsWith(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
     const LineParseError err = parser.Parse(text, false, &view, &reason);
     if (err != LineParseError::kNone) {
-      if (!terminated && last_line && err == LineParseError::kJsonSyntax) {
+      if (!terminated && err == LineParseError::kJsonSyntax) {
         return absl::FailedPreconditionError(
             Cat("trace ", path, " ends in a torn line at byte ", start, " (", state.size - start,
                 " bytes, ", reason,
@@ -111,7 +112,8 @@ absl::StatusOr<TailState> ReadTailState(int fd, const std::string& path) {
     state.last_seq = view.seq;
     state.last_kind = view.kind;
     state.last_ts_ms = view.ts_ms;
-    state.needs_newline = !terminated && last_line;
+    // Complete but without its '\n': the next append adds it first.
+    state.needs_newline = !terminated;
     // The run id comes from the first event, as the earlier tool did.
     if (start == 0) {
       state.run_id = std::string(view.run_id);
@@ -134,6 +136,7 @@ absl::StatusOr<TailState> ReadTailState(int fd, const std::string& path) {
   return absl::FailedPreconditionError(
       Cat("cannot append to empty trace: ", path, " (create it with `traceframe init`)"));
 }
+
 
 }  // namespace internal
 }  // namespace traceframe

@@ -14,6 +14,8 @@
 #include "format/event_parser.h"
 #include "format/payload_facts.h"
 #include "read/scan.h"
+#include "traceframe/json.h"
+#include "util/json_internal.h"
 
 namespace traceframe {
 namespace {
@@ -37,6 +39,7 @@ enum Rank : int {
   kRankDuplicateId = 11,
   kRankNotClosed = 12,
   kRankTorn = 13,
+  kRankDuplicateKey = 14,
 };
 
 constexpr uint64_t kParallelThreshold = 64ull << 20;  // below this, one thread
@@ -219,14 +222,14 @@ class ChunkChecker {
         id_threshold_(sampler ? sampler->threshold() : 0) {}
 
   void AddError(uint64_t offset, uint64_t rel_line, std::optional<uint64_t> seq, int rank,
-                std::string code, std::string message, bool parse_error = false) {
+                VerifyIssueCode code, std::string message, bool parse_error = false) {
     ++out_->error_count;
     AddBounded(&out_->errors,
                RankedIssue{VerifyIssue{rel_line, offset, seq, std::move(code), std::move(message)},
                            rank, parse_error},
                max_issues_);
   }
-  void AddWarning(uint64_t offset, uint64_t rel_line, uint64_t seq, int rank, std::string code,
+  void AddWarning(uint64_t offset, uint64_t rel_line, uint64_t seq, int rank, VerifyIssueCode code,
                   std::string message) {
     ++out_->warning_count;
     AddBounded(
@@ -255,21 +258,22 @@ class ChunkChecker {
   void OnEvent(const EventView& e, simdjson::dom::element payload) {
     const uint64_t rel = e.line_number;
     if (e.version != 1) {
-      AddError(e.byte_offset, rel, e.seq, kRankVersion, "unsupported_version",
+      AddError(e.byte_offset, rel, e.seq, kRankVersion, VerifyIssueCode::kUnsupportedVersion,
                Cat("unsupported event version ", e.version, " at seq ", e.seq));
     }
     if (expected_run_id_ != nullptr ? e.run_id != *expected_run_id_
                                     : out_->first && e.run_id != out_->first->run_id) {
-      AddError(e.byte_offset, rel, e.seq, kRankRunId, "mixed_run_id",
+      AddError(e.byte_offset, rel, e.seq, kRankRunId, VerifyIssueCode::kMixedRunId,
                Cat("mixed run_id at seq ", e.seq));
     }
     if (StripWhitespace(e.event_id).empty()) {
-      AddError(e.byte_offset, rel, e.seq, kRankEventId, "empty_event_id",
+      AddError(e.byte_offset, rel, e.seq, kRankEventId, VerifyIssueCode::kEmptyEventId,
                Cat("empty event_id at seq ", e.seq));
     }
     if (out_->last) CheckPair(*out_->last, e, rel);
     if (e.kind == EventKind::kRunFinished && !e.finished_status) {
-      AddWarning(e.byte_offset, rel, e.seq, kRankFinishedWithoutStatus, "finished_without_status",
+      AddWarning(e.byte_offset, rel, e.seq, kRankFinishedWithoutStatus,
+                 VerifyIssueCode::kFinishedWithoutStatus,
                  Cat("run.finished at seq ", e.seq, " has no string status"));
     }
     ++out_->kind_counts[static_cast<int>(e.kind)];
@@ -314,23 +318,23 @@ class ChunkChecker {
   // Checks between two consecutive events (also across chunk seams).
   void CheckPair(const EventRef& prev, const EventView& e, uint64_t rel) {
     if (prev.kind == EventKind::kRunFinished) {
-      AddError(prev.offset, prev.rel_line, prev.seq, kRankFinishedNotLast, "finished_not_last",
-               "run.finished must be last");
+      AddError(prev.offset, prev.rel_line, prev.seq, kRankFinishedNotLast,
+               VerifyIssueCode::kFinishedNotLast, "run.finished must be last");
     }
     if (e.seq <= prev.seq) {
-      AddError(e.byte_offset, rel, e.seq, kRankSeq, "seq_not_increasing",
+      AddError(e.byte_offset, rel, e.seq, kRankSeq, VerifyIssueCode::kSeqNotIncreasing,
                Cat("seq must increase strictly at seq ", e.seq));
     } else if (e.seq != prev.seq + 1) {
-      AddWarning(e.byte_offset, rel, e.seq, kRankSeqGap, "seq_gap",
+      AddWarning(e.byte_offset, rel, e.seq, kRankSeqGap, VerifyIssueCode::kSeqGap,
                  Cat("seq gap: seq ", e.seq, " follows seq ", prev.seq));
     }
     if (e.ts_ms < prev.ts_ms) {
       AddWarning(
-          e.byte_offset, rel, e.seq, kRankTsBackwards, "ts_backwards",
+          e.byte_offset, rel, e.seq, kRankTsBackwards, VerifyIssueCode::kTsBackwards,
           Cat("ts_ms goes backwards at seq ", e.seq, " (", e.ts_ms, " after ", prev.ts_ms, ")"));
     }
     if (e.kind == EventKind::kRunStarted) {
-      AddWarning(e.byte_offset, rel, e.seq, kRankSecondStarted, "second_run_started",
+      AddWarning(e.byte_offset, rel, e.seq, kRankSecondStarted, VerifyIssueCode::kSecondRunStarted,
                  Cat("a second run.started at seq ", e.seq));
     }
   }
@@ -358,11 +362,22 @@ void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, Id
       view, parser, chunk->begin, chunk->end, 1,
       [&](const EventView& e) {
         checker.OnEvent(e, parser.payload());
+        // A repeated key makes the payload mean different things to
+        // different readers (docs/format.md "Payloads").
+        std::string key;
+        std::string where;
+        if (FindDuplicateKey(parser.payload(), &key, &where)) {
+          checker.AddWarning(
+              e.byte_offset, e.line_number, e.seq, kRankDuplicateKey,
+              VerifyIssueCode::kDuplicateKey,
+              Cat("payload of seq ", e.seq, " repeats the key ", JsonString(key), " at ", where));
+        }
         return true;
       },
       [&](const LineError& error) {
-        checker.AddError(error.byte_offset, error.line_number, std::nullopt, 0, "invalid_event",
-                         Cat("invalid trace event: ", error.reason), true);
+        checker.AddError(error.byte_offset, error.line_number, std::nullopt, 0,
+                         VerifyIssueCode::kInvalidEvent, Cat("invalid trace event: ", error.reason),
+                         true);
         return true;
       });
   chunk->lines = scan.lines;
@@ -477,12 +492,13 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
         summary.first_seq = chunk.first->seq;
         if (chunk.first->kind != EventKind::kRunStarted) {
           seam_checker.AddError(chunk.first->offset, chunk.first->rel_line, chunk.first->seq,
-                                kRankFirstKind, "first_not_run_started",
+                                kRankFirstKind, VerifyIssueCode::kFirstNotRunStarted,
                                 "first event must be run.started");
         }
         if (run_id.empty() || StripWhitespace(run_id).empty()) {
           seam_checker.AddWarning(chunk.first->offset, chunk.first->rel_line, chunk.first->seq,
-                                  kRankEmptyRunId, "empty_run_id", "the run_id is empty");
+                                  kRankEmptyRunId, VerifyIssueCode::kEmptyRunId,
+                                  "the run_id is empty");
         }
       } else {
         CheckSeam(*prev, chunk, view, seam_checker);
@@ -545,7 +561,7 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
     event_id_at(ids[i], &id, &seq);
     if (id == first_id) {
       seam_checker.AddWarning(
-          ids[i].offset, ids[i].line, seq, kRankDuplicateId, "duplicate_event_id",
+          ids[i].offset, ids[i].line, seq, kRankDuplicateId, VerifyIssueCode::kDuplicateEventId,
           Cat("duplicate event_id ", id, " at seq ", seq, " (first used at seq ", first_seq, ")"));
     }
   }
@@ -575,14 +591,15 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
 
   if (!prev && errors.empty()) {
     RankedIssue empty;
-    empty.issue.code = "empty";
+    empty.issue.code = VerifyIssueCode::kEmpty;
     empty.issue.message = "trace is empty";
     errors.push_back(std::move(empty));
     ++report.error_count;
   } else if (prev && !summary.finished && !options.allow_open) {
     RankedIssue not_closed;
-    not_closed.issue = VerifyIssue{prev->rel_line, prev->offset, prev->seq, "not_finished",
-                                   "last event must be run.finished"};
+    not_closed.issue =
+        VerifyIssue{prev->rel_line, prev->offset, prev->seq, VerifyIssueCode::kNotFinished,
+                    "last event must be run.finished"};
     not_closed.rank = kRankNotClosed;
     errors.push_back(std::move(not_closed));
     ++report.error_count;
@@ -590,7 +607,7 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
   if (report.torn_tail) {
     RankedIssue torn;
     torn.issue = VerifyIssue{report.torn_tail->line_number, report.torn_tail->offset, std::nullopt,
-                             "torn_tail",
+                             VerifyIssueCode::kTornTail,
                              Cat("the trace ends in a torn line (", report.torn_tail->length,
                                  " bytes without a newline that are not a complete "
                                  "event); run `traceframe repair --file ",

@@ -116,27 +116,29 @@ absl::StatusOr<std::unique_ptr<TraceReader>> TraceReader::Open(const std::string
   std::unique_ptr<TraceReader> reader(new TraceReader());
   MappedTrace& m = *reader->impl_;
   m.path = path;
-  m.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!m.fd.valid()) return ErrnoError(errno, "failed to read trace file", path);
+  absl::StatusOr<UniqueFd> opened = OpenRegularFile(path, O_RDONLY, "failed to read trace file");
+  if (!opened.ok()) return opened.status();
+  m.fd = std::move(*opened);
   struct stat st;
-  if (::fstat(m.fd.get(), &st) != 0) return ErrnoError(errno, "failed to read trace file", path);
-  if (S_ISDIR(st.st_mode)) return ErrnoError(EISDIR, "failed to read trace file", path);
   // Writers append whole lines under an exclusive lock. Taking the shared lock
   // for a moment makes the size we map a boundary between complete appends.
   // A long-lived holder (a TraceRecorder) is not waited for: its writes are
   // whole lines too, and a partial one shows up as a torn tail.
   bool locked = false;
+  bool writer_holds_lock = false;
   for (int attempt = 0; attempt < 50; ++attempt) {
     if (::flock(m.fd.get(), LOCK_SH | LOCK_NB) == 0) {
       locked = true;
       break;
     }
+    writer_holds_lock = errno == EWOULDBLOCK;
     if (errno != EWOULDBLOCK && errno != EINTR) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   if (::fstat(m.fd.get(), &st) != 0) return ErrnoError(errno, "failed to read trace file", path);
   if (locked) ::flock(m.fd.get(), LOCK_UN);
   m.size = static_cast<uint64_t>(st.st_size);
+  const uint64_t file_size = m.size;
   if (m.size > 0) {
     const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
     m.readable = (m.size + page - 1) / page * page;
@@ -144,6 +146,14 @@ absl::StatusOr<std::unique_ptr<TraceReader>> TraceReader::Open(const std::string
     if (addr == MAP_FAILED) return ErrnoError(errno, "failed to map trace file", path);
     ::madvise(addr, m.readable, MADV_SEQUENTIAL);
     m.data = static_cast<const char*>(addr);
+    // A live writer holds the lock (a TraceRecorder, a long CLI append): an
+    // unterminated last line is its write in progress, not a crash. Readers
+    // see the trace up to its last complete line, as if they had opened it
+    // a moment earlier (docs/format.md "Reading a live trace").
+    if (writer_holds_lock && m.data[file_size - 1] != '\n') {
+      const void* nl = ::memrchr(m.data, '\n', file_size);
+      m.size = nl == nullptr ? 0 : static_cast<uint64_t>(static_cast<const char*>(nl) - m.data) + 1;
+    }
   }
   return reader;
 }

@@ -6,6 +6,46 @@
 
 namespace traceframe {
 
+std::string_view VerifyIssueCodeName(VerifyIssueCode code) {
+  switch (code) {
+    case VerifyIssueCode::kInvalidEvent:
+      return "invalid_event";
+    case VerifyIssueCode::kEmpty:
+      return "empty";
+    case VerifyIssueCode::kFirstNotRunStarted:
+      return "first_not_run_started";
+    case VerifyIssueCode::kUnsupportedVersion:
+      return "unsupported_version";
+    case VerifyIssueCode::kMixedRunId:
+      return "mixed_run_id";
+    case VerifyIssueCode::kEmptyRunId:
+      return "empty_run_id";
+    case VerifyIssueCode::kEmptyEventId:
+      return "empty_event_id";
+    case VerifyIssueCode::kFinishedNotLast:
+      return "finished_not_last";
+    case VerifyIssueCode::kSeqNotIncreasing:
+      return "seq_not_increasing";
+    case VerifyIssueCode::kSeqGap:
+      return "seq_gap";
+    case VerifyIssueCode::kTsBackwards:
+      return "ts_backwards";
+    case VerifyIssueCode::kSecondRunStarted:
+      return "second_run_started";
+    case VerifyIssueCode::kFinishedWithoutStatus:
+      return "finished_without_status";
+    case VerifyIssueCode::kDuplicateEventId:
+      return "duplicate_event_id";
+    case VerifyIssueCode::kDuplicateKey:
+      return "duplicate_key";
+    case VerifyIssueCode::kNotFinished:
+      return "not_finished";
+    case VerifyIssueCode::kTornTail:
+      return "torn_tail";
+  }
+  return "unknown";
+}
+
 absl::StatusOr<VerifyReport> VerifyTrace(const std::string& path, const VerifyOptions& options) {
   absl::StatusOr<std::unique_ptr<TraceReader>> reader = TraceReader::Open(path);
   if (!reader.ok()) return reader.status();

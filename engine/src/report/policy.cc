@@ -11,6 +11,16 @@
 namespace traceframe {
 using internal::AsciiLower;
 
+std::string_view PolicyRuleName(PolicyRule rule) {
+  switch (rule) {
+    case PolicyRule::kUnresolvedDeny:
+      return "unresolved_deny";
+    case PolicyRule::kSensitiveCall:
+      return "sensitive_call";
+  }
+  return "unknown";
+}
+
 namespace {
 
 // ---- shell words
@@ -407,7 +417,7 @@ void PolicyChecker::Observe(EventKind kind, uint64_t seq, std::string_view paylo
       options.append(alt[k]);
     }
     sensitive_.push_back(PolicyViolation{
-        seq, "sensitive_call", alt.front(),
+        seq, PolicyRule::kSensitiveCall, alt.front(),
         Cat("sensitive tool.call at seq ", seq, ": ", Describe(capability, command),
             " ran with no prior permission.decision allow (needs an allow for ", options, ")")});
     return;  // one finding per call
@@ -423,7 +433,7 @@ std::vector<PolicyViolation> PolicyChecker::Finish() {
             [](const PendingDeny& a, const PendingDeny& b) { return a.seq < b.seq; });
   std::vector<PolicyViolation> out;
   for (PendingDeny& d : denies) {
-    out.push_back(PolicyViolation{d.seq, "unresolved_deny", d.capability,
+    out.push_back(PolicyViolation{d.seq, PolicyRule::kUnresolvedDeny, d.capability,
                                   Cat("unresolved deny at seq ", d.seq, ": ", d.description,
                                       " was denied with no later allow")});
   }

@@ -34,6 +34,19 @@ using internal::Utf8Chars;
 
 namespace {
 
+// ts_ms and durations come from the file and may be anything: differences
+// and sums saturate instead of overflowing (undefined behaviour).
+int64_t SatSub(int64_t a, int64_t b) {
+  int64_t d;
+  if (__builtin_sub_overflow(a, b, &d)) return a > b ? INT64_MAX : INT64_MIN;
+  return d;
+}
+int64_t SatAdd(int64_t a, int64_t b) {
+  int64_t d;
+  if (__builtin_add_overflow(a, b, &d)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return d;
+}
+
 using simdjson::dom::element;
 
 // ---------------------------------------------------------------- vocabulary
@@ -273,7 +286,7 @@ class ToolTracker {
       if (it->second.empty()) pending_.erase(it);
       --pending_count_;
       if (tool == kUnnamed) tool = bar->tool;
-      if (!duration) duration = e.ts_ms - bar->start_ms;
+      if (!duration) duration = SatSub(e.ts_ms, bar->start_ms);
     } else {
       // A result without its call (PostToolUse-only hook wiring): draw it
       // ending at its own time when its duration is known.
@@ -281,7 +294,7 @@ class ToolTracker {
       bar->seq = e.seq;
       bar->tool = tool;
       bar->command = std::string(CutUtf8(StrField(payload, "command").value_or(""), kLabelBytes));
-      bar->start_ms = e.ts_ms - duration.value_or(0);
+      bar->start_ms = SatSub(e.ts_ms, duration.value_or(0));
     }
     bar->duration_ms = std::max<int64_t>(0, duration.value_or(0));
     bar->timed = duration.has_value();
@@ -291,7 +304,7 @@ class ToolTracker {
     s.failures += e.tool_failed;
     if (duration) {
       ++s.timed;
-      s.total_ms += *duration;
+      s.total_ms = SatAdd(s.total_ms, *duration);
       if (s.samples.size() < kReservoir) {
         s.samples.push_back(*duration);
       } else {
@@ -307,7 +320,7 @@ class ToolTracker {
   void Finish(int64_t last_ts_ms) {
     for (auto& [key, queue] : pending_) {
       for (Pending& p : queue) {
-        p.bar.duration_ms = std::max<int64_t>(0, last_ts_ms - p.bar.start_ms);
+        p.bar.duration_ms = std::max<int64_t>(0, SatSub(last_ts_ms, p.bar.start_ms));
         Keep(std::move(p.bar));
       }
     }
@@ -713,7 +726,7 @@ void PageRenderer::ToolSections() {
   const std::vector<Bar>& bars = tools_.bars();
   if (bars.empty() && tools_.tools().empty()) return;
   const int64_t first = summary_.first_ts_ms;
-  const int64_t span = std::max<int64_t>(1, summary_.last_ts_ms - first);
+  const int64_t span = std::max<int64_t>(1, SatSub(summary_.last_ts_ms, first));
   Raw("<section class=\"tool-timeline\"><h2>Tool calls</h2><div class=\"panel\">");
   if (tools_.drawn_total() > bars.size()) {
     Raw("<p class=\"more\">");
@@ -724,8 +737,9 @@ void PageRenderer::ToolSections() {
   }
   Raw("<div class=\"bars\">");
   for (const Bar& b : bars) {
-    const double left =
-        std::clamp(static_cast<double>(b.start_ms - first) * 100.0 / span, 0.0, 100.0);
+    const double left = std::clamp(
+        static_cast<double>(SatSub(b.start_ms, first)) * 100.0 / static_cast<double>(span), 0.0,
+        100.0);
     const double width =
         std::clamp(static_cast<double>(b.duration_ms) * 100.0 / span, 0.0, 100.0 - left);
     const char* css = b.state == 0 ? "bar ok" : b.state == 1 ? "bar bad" : "bar open";
@@ -978,7 +992,7 @@ void PageRenderer::RenderEvent(const EventView& e, element payload) {
           "\"><div class=\"marker\"><span class=\"dot\"></span><span class=\"seq\">", seq,
           "</span></div><div class=\"card\"><div class=\"head\"><span class=\"badge ", kind_css,
           "\">", EventKindName(e.kind), "</span><span class=\"rel\">+"));
-  Escaped(HumanDuration(e.ts_ms - summary_.first_ts_ms));
+  Escaped(HumanDuration(SatSub(e.ts_ms, summary_.first_ts_ms)));
   Raw("</span><time class=\"clock\">");
   Raw(Clock(e.ts_ms));
   Raw("</time></div>");
@@ -1115,10 +1129,56 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
 
 }  // namespace
 
+namespace {
+
+// The length of an invisible character at text[i] that can make text read
+// as something else (issue 11 item 17), or 0: C0 controls other than tab
+// and newline, DEL, C1 controls (U+0080-U+009F), and the bidi controls
+// U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069 (a U+202E makes
+// "rm -rf /tmp/x" read as another command).
+size_t DeceptiveLength(std::string_view text, size_t i) {
+  const unsigned char c = static_cast<unsigned char>(text[i]);
+  if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) return 1;
+  if (i + 1 < text.size()) {
+    const unsigned char c1 = static_cast<unsigned char>(text[i + 1]);
+    if (c == 0xC2 && c1 >= 0x80 && c1 <= 0x9F) return 2;
+    if (c == 0xD8 && c1 == 0x9C) return 2;
+  }
+  if (c == 0xE2 && i + 2 < text.size()) {
+    const unsigned char c1 = static_cast<unsigned char>(text[i + 1]);
+    const unsigned char c2 = static_cast<unsigned char>(text[i + 2]);
+    if (c1 == 0x80 && (c2 == 0x8E || c2 == 0x8F || (c2 >= 0xAA && c2 <= 0xAE))) return 3;
+    if (c1 == 0x81 && c2 >= 0xA6 && c2 <= 0xA9) return 3;
+  }
+  return 0;
+}
+
+// The code point of the UTF-8 sequence of `len` bytes at text[i].
+uint32_t CodePointAt(std::string_view text, size_t i, size_t len) {
+  const auto b = [&](size_t k) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(text[k]));
+  };
+  if (len == 1) return b(i);
+  if (len == 2) return ((b(i) & 0x1F) << 6) | (b(i + 1) & 0x3F);
+  return ((b(i) & 0x0F) << 12) | ((b(i + 1) & 0x3F) << 6) | (b(i + 2) & 0x3F);
+}
+
+}  // namespace
+
 void AppendHtmlEscaped(std::string* out, std::string_view text) {
   size_t start = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     const char* entity = nullptr;
+    if (const size_t len = DeceptiveLength(text, i); len > 0) {
+      // Shown as a visible escape ("\u202E"), in text and attributes alike.
+      out->append(text.data() + start, i - start);
+      char buf[16];
+      std::snprintf(buf, sizeof(buf), "\\u%04X", CodePointAt(text, i, len));
+      out->append(buf);
+      i += len - 1;
+      start = i + 1;
+      continue;
+    }
     switch (text[i]) {
       case '&':
         entity = "&amp;";

@@ -22,7 +22,7 @@ absl::StatusOr<TraceSummary> SummaryFromFullScan(TraceReader& reader, const std:
   options.max_issues = 1;
   TraceAnalysis analysis = AnalyzeTrace(reader, options);
   for (const VerifyIssue& issue : analysis.report.errors) {
-    if (issue.code == "torn_tail") continue;  // summarize the readable prefix
+    if (issue.code == VerifyIssueCode::kTornTail) continue;  // summarize the readable prefix
     return absl::DataLossError(Cat(DescribeIssue(issue), " in ", path,
                                    "; run `traceframe verify --file ", path, "` for details"));
   }

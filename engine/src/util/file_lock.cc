@@ -85,20 +85,26 @@ absl::Status LockExclusive(int fd, const std::string& path, absl::Duration timeo
 
 // Opens `path` for appending and locks it, making sure the locked inode is
 // still the one at `path` (an `init --force` may have replaced it).
-absl::StatusOr<UniqueFd> OpenTraceLocked(const std::string& path, absl::Duration timeout) {
+absl::StatusOr<UniqueFd> OpenTraceLocked(const std::string& path, absl::Duration timeout,
+                                         bool follow_symlinks) {
   for (int attempt = 0;; ++attempt) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC));
-    if (!fd.valid()) {
-      if (errno == ENOENT) {
+    absl::StatusOr<UniqueFd> opened = OpenRegularFile(
+        path, O_RDWR | O_APPEND | (follow_symlinks ? 0 : O_NOFOLLOW), "failed to open trace file");
+    if (!opened.ok()) {
+      if (!follow_symlinks && errno == ELOOP) {
+        return absl::FailedPreconditionError(
+            Cat("refusing trace ", path,
+                ": it is a symbolic link (traces under a hook --dir must "
+                "be regular files; SECURITY.md)"));
+      }
+      if (absl::IsNotFound(opened.status())) {
         return absl::NotFoundError(
             Cat("failed to read trace file ", path, ": No such file or directory (os error 2)"));
       }
-      return ErrnoError(errno, "failed to open trace file", path);
+      return opened.status();
     }
+    UniqueFd fd = std::move(*opened);
     struct stat st;
-    if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      return ErrnoError(EISDIR, "failed to read trace file", path);
-    }
     absl::Status locked = LockExclusive(fd.get(), path, timeout);
     if (!locked.ok()) return locked;
     struct stat now;

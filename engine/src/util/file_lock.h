@@ -22,7 +22,10 @@ absl::Status LockExclusive(int fd, const std::string& path, absl::Duration timeo
 // Opens the trace at `path` for appending (O_APPEND) and takes its exclusive
 // lock, checking that the locked inode is still the one at `path` (an
 // `init --force` may have replaced it meanwhile). NotFound when missing.
-absl::StatusOr<UniqueFd> OpenTraceLocked(const std::string& path, absl::Duration timeout);
+// Only a regular file is opened; with `follow_symlinks` false, a symbolic
+// link at `path` is refused too (O_NOFOLLOW).
+absl::StatusOr<UniqueFd> OpenTraceLocked(const std::string& path, absl::Duration timeout,
+                                         bool follow_symlinks = true);
 
 // "pid 123 (name)" of a process holding a flock on fd's inode, if any.
 std::optional<std::string> DescribeLockHolder(int fd);

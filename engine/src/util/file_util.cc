@@ -153,4 +153,68 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
+absl::StatusOr<UniqueFd> OpenRegularFile(const std::string& path, int flags,
+                                         std::string_view what) {
+  UniqueFd fd(::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) {
+    const int err = errno;
+    absl::Status status = ErrnoError(err, what, path);
+    errno = err;  // callers may tell ELOOP (O_NOFOLLOW) apart
+    return status;
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError(errno, what, path);
+  if (S_ISDIR(st.st_mode)) return ErrnoError(EISDIR, what, path);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        Cat(what, " ", path, ": not a regular file (a FIFO, device or socket is refused)"));
+  }
+  const int fl = ::fcntl(fd.get(), F_GETFL);
+  if (fl < 0 || ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    return ErrnoError(errno, what, path);
+  }
+  return fd;
+}
+
+absl::StatusOr<std::string> WriteNewFile(const std::string& path, std::string_view contents) {
+  const std::string tmp = TempPathBeside(path);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) return ErrnoError(errno, "failed to create", tmp);
+  absl::Status status = WriteAll(fd.get(), contents, tmp);
+  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError(errno, "failed to sync", tmp);
+  fd.reset();
+  std::string target = path;
+  for (int n = 2; status.ok(); ++n) {
+    if (::link(tmp.c_str(), target.c_str()) == 0) break;
+    if (errno != EEXIST || n > 10000) {
+      status = ErrnoError(errno, "failed to create", target);
+      break;
+    }
+    target = Cat(path, "-", n);
+  }
+  ::unlink(tmp.c_str());
+  if (!status.ok()) return status;
+  status = SyncDirectory(DirName(target));
+  if (!status.ok()) return status;
+  return target;
+}
+
+int PipeAboveStdio(int fds[2], int flags) {
+  if (::pipe2(fds, flags) != 0) return errno;
+  for (int i = 0; i < 2; ++i) {
+    if (fds[i] > 2) continue;
+    const int moved = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+    if (moved < 0) {
+      const int err = errno;
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return err;
+    }
+    if ((flags & O_CLOEXEC) == 0) ::fcntl(moved, F_SETFD, 0);
+    ::close(fds[i]);
+    fds[i] = moved;
+  }
+  return 0;
+}
+
 }  // namespace traceframe

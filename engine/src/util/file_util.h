@@ -38,6 +38,25 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// Opens `path` with `flags` (O_CLOEXEC is added) and requires a regular
+// file. Opened non-blocking, so a FIFO or device planted at the path is
+// refused instead of hanging the open or a later read (SECURITY.md "Paths");
+// the flag is cleared again before returning. On failure errno is kept. `what` starts the error,
+// e.g. "failed to read trace file". ENOENT keeps its NotFound code.
+absl::StatusOr<UniqueFd> OpenRegularFile(const std::string& path, int flags, std::string_view what);
+
+// Writes `contents` to a new file `path` + suffix, never replacing one: the
+// first free name of `path`, `path`-2, `path`-3, ... (link(2) of a synced temp
+// file, which fails on an existing name). Returns the name written.
+absl::StatusOr<std::string> WriteNewFile(const std::string& path, std::string_view contents);
+
+// pipe2(2) whose two fds are both >= 3: when the caller's process has fd 0,
+// 1 or 2 closed, a new pipe would take that number, and the next write to
+// "stderr" (or a child's inherited fd 2) would land in the pipe (issue 11:
+// a child's output byte read as a signal). Moves them with F_DUPFD_CLOEXEC.
+// Returns 0 or the errno.
+int PipeAboveStdio(int fds[2], int flags);
+
 // Writes all of `data` at the current offset, retrying short writes and EINTR.
 absl::Status WriteAll(int fd, std::string_view data, std::string_view path);
 // Reads exactly `len` bytes at `offset` (fewer only at end of file).

@@ -7,9 +7,13 @@
 #include <emmintrin.h>
 #endif
 
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "simdjson.h"
 #include "util/simdjson_errors.h"
+#include "util/json_internal.h"
 
 namespace traceframe {
 namespace {
@@ -209,23 +213,97 @@ std::string TruncateUtf8Chars(std::string_view text, size_t max_chars, bool* tru
   return out;
 }
 
+namespace {
+
+// Depth-first; simdjson caps the depth at 1024, so the recursion is bounded.
+bool FindDuplicateKeyIn(simdjson::dom::element element, std::string* key, std::string* where) {
+  using simdjson::dom::element_type;
+  switch (element.type()) {
+    case element_type::OBJECT: {
+      simdjson::dom::object object;
+      if (element.get_object().get(object)) return false;
+      // Small objects (nearly all payloads) compare pairwise without
+      // allocating; larger ones sort their keys.
+      constexpr size_t kSmall = 16;
+      std::string_view small[kSmall];
+      std::vector<std::string_view> large;
+      size_t n = 0;
+      for (auto field : object) {
+        if (n < kSmall) {
+          for (size_t i = 0; i < n; ++i) {
+            if (small[i] == field.key) {
+              *key = std::string(field.key);
+              *where = "$";
+              return true;
+            }
+          }
+          small[n] = field.key;
+        } else {
+          if (large.empty()) large.assign(small, small + kSmall);
+          large.push_back(field.key);
+        }
+        ++n;
+      }
+      if (!large.empty()) {
+        std::sort(large.begin(), large.end());
+        auto dup = std::adjacent_find(large.begin(), large.end());
+        if (dup != large.end()) {
+          *key = std::string(*dup);
+          *where = "$";
+          return true;
+        }
+      }
+      for (auto field : object) {
+        if (FindDuplicateKeyIn(field.value, key, where)) {
+          where->insert(1, Cat(".", field.key));
+          return true;
+        }
+      }
+      return false;
+    }
+    case element_type::ARRAY: {
+      size_t i = 0;
+      simdjson::dom::array array;
+      if (element.get_array().get(array)) return false;
+      for (simdjson::dom::element item : array) {
+        if (FindDuplicateKeyIn(item, key, where)) {
+          where->insert(1, Cat("[", i, "]"));
+          return true;
+        }
+        ++i;
+      }
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+bool FindDuplicateKey(simdjson::dom::element element, std::string* key, std::string* where) {
+  return FindDuplicateKeyIn(element, key, where);
+}
+
 absl::Status ValidateJson(std::string_view text) { return CanonicalizeJson(text).status(); }
 
 absl::StatusOr<std::string> CanonicalizeJson(std::string_view text) {
-  // One parser and padded buffer per thread: a recorder or a stream
-  // canonicalizes every payload, and a fresh parser allocates each time. A
-  // parser that grew past 1 MiB for a big payload is not kept.
+  return CanonicalizeJsonChecked(text, [](simdjson::dom::element) { return absl::OkStatus(); });
+}
+
+absl::StatusOr<std::string> CanonicalizeJsonChecked(
+    std::string_view text, const std::function<absl::Status(simdjson::dom::element)>& check) {
   thread_local simdjson::dom::parser parser;
-  thread_local std::string padded;
-  padded.assign(text.data(), text.size());
-  padded.append(simdjson::SIMDJSON_PADDING, '\0');
-  simdjson::dom::element element;
-  auto error = parser.parse(padded.data(), text.size(), false).get(element);
-  if (parser.capacity() > (size_t{1} << 20)) {
+  // One huge payload grows the buffers; give that memory back afterwards.
+  constexpr size_t kShrinkAbove = 8u << 20;
+  if (parser.capacity() > kShrinkAbove && text.size() < kShrinkAbove) {
     parser = simdjson::dom::parser();
-    padded = std::string();
   }
+  simdjson::dom::element element;
+  auto error = parser.parse(text.data(), text.size(), true).get(element);
   if (error) return absl::InvalidArgumentError(internal::SimdjsonErrorText(error, "document"));
+  absl::Status checked = check(element);
+  if (!checked.ok()) return checked;
   std::string out(text.size(), '\0');
   size_t out_len = 0;
   error = simdjson::minify(text.data(), text.size(), out.data(), out_len);

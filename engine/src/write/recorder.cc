@@ -29,7 +29,9 @@
 #include "traceframe/recorder.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -57,6 +59,7 @@
 #include "traceframe/writer.h"
 #include "util/file_lock.h"
 #include "util/file_util.h"
+#include "write/writer_internal.h"
 
 namespace traceframe {
 namespace {
@@ -286,9 +289,7 @@ class TraceRecorder::Impl {
     }
 
     if (refused) {
-      return absl::FailedPreconditionError(
-          Cat("cannot append after run.finished: ", path_, " is closed (seq ",
-              first_seq_ + end_index_.load(std::memory_order_acquire) - 1, ")"));
+      return RunFinishedError(path_, first_seq_ + end_index_.load(std::memory_order_acquire) - 1);
     }
     if (options_.sync == SyncPolicy::kEvery) {
       absl::Status durable = WaitDurable(index + 1);
@@ -301,7 +302,25 @@ class TraceRecorder::Impl {
 
   absl::Status Flush() {
     if (failed_.load(std::memory_order_acquire)) return status();
-    return WaitDurable(claim_.load(std::memory_order_acquire) & ~kClosedBit);
+    absl::Status durable = WaitDurable(claim_.load(std::memory_order_acquire) & ~kClosedBit);
+    if (!durable.ok()) return durable;
+    // Durable in our file, but is our file still the trace? Something that
+    // ignored the lock (an old CLI's `init --force`, an `mv`, an `rm`) may
+    // have replaced or removed it; the events then went to an unlinked
+    // file. Fail sticky and say so instead of reporting success.
+    struct stat ours;
+    struct stat now;
+    if (::fstat(fd_.get(), &ours) == 0 &&
+        (::stat(path_.c_str(), &now) != 0 || now.st_ino != ours.st_ino ||
+         now.st_dev != ours.st_dev)) {
+      SetFailed(absl::DataLossError(
+          Cat("trace ", path_,
+              " was replaced or removed while this recorder held it: the events "
+              "recorded since went to the old file, which is no longer at that "
+              "path")));
+      return status();
+    }
+    return absl::OkStatus();
   }
 
   uint64_t durable_seq() const {
@@ -476,6 +495,14 @@ class TraceRecorder::Impl {
   // The writer thread: gathers published runs in seq order, writes them,
   // frees the slots. It never waits for the disk: syncing is the syncer's.
   void FlusherLoop() {
+    // Past the file size limit (ulimit -f) the kernel raises SIGXFSZ, whose
+    // default action kills the process mid-write and leaves a torn line.
+    // Blocked in this thread (which does all the trace writes), the write
+    // fails with EFBIG instead and the usual cut-back and sticky failure run.
+    sigset_t xfsz;
+    sigemptyset(&xfsz);
+    sigaddset(&xfsz, SIGXFSZ);
+    ::pthread_sigmask(SIG_BLOCK, &xfsz, nullptr);
     std::vector<iovec> iov;
     iov.reserve(kMaxGatherSlots + 1);
     uint64_t next = 0;  // next index to write
@@ -770,10 +797,7 @@ absl::StatusOr<std::unique_ptr<TraceRecorder::Impl>> TraceRecorder::OpenImpl(
   if (!fd.ok()) return fd.status();
   absl::StatusOr<internal::TailState> tail = internal::ReadTailState(fd->get(), path);
   if (!tail.ok()) return tail.status();
-  if (tail->last_kind == EventKind::kRunFinished) {
-    return absl::FailedPreconditionError(
-        Cat("cannot append after run.finished: ", path, " is closed (seq ", tail->last_seq, ")"));
-  }
+  if (tail->last_kind == EventKind::kRunFinished) return RunFinishedError(path, tail->last_seq);
   if (tail->last_seq >= kMaxStartSeq) {
     return absl::OutOfRangeError(Cat("cannot record to ", path, ": seq ", tail->last_seq,
                                      " is too close to the u64 maximum"));
@@ -795,11 +819,9 @@ absl::StatusOr<std::unique_ptr<TraceRecorder>> TraceRecorder::Start(const std::s
                                                                     RecorderOptions options) {
   std::string started;
   if (options.started_payload_json) {
-    absl::StatusOr<std::string> canonical = CanonicalizeJson(*options.started_payload_json);
-    if (!canonical.ok()) {
-      return absl::InvalidArgumentError(
-          Cat("invalid run.started payload: ", ToStd(canonical.status().message())));
-    }
+    absl::StatusOr<std::string> canonical =
+        CanonicalEventPayload(EventKind::kRunStarted, *options.started_payload_json);
+    if (!canonical.ok()) return canonical.status();
     started = std::move(*canonical);
     if (!options.labels.empty()) {
       // Labels go into the caller's object as `labels` (docs/format.md).
@@ -820,18 +842,7 @@ absl::StatusOr<std::unique_ptr<TraceRecorder>> TraceRecorder::Start(const std::s
   // Replacing a trace another writer holds would leave it writing into an
   // unlinked file: take the old trace's lock first, and keep it until the new
   // one is in place.
-  UniqueFd old_locked;
-  if (force) {
-    UniqueFd old(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (old.valid()) {
-      struct stat st;
-      if (::fstat(old.get(), &st) == 0 && S_ISREG(st.st_mode)) {
-        absl::Status locked = LockExclusive(old.get(), path, timeout);
-        if (!locked.ok()) return locked;
-        old_locked = std::move(old);
-      }
-    }
-  }
+  // (InitTrace does that: docs/format.md "Appending".)
   WriteOptions write_options;
   write_options.sync = options.sync != SyncPolicy::kNone;
   write_options.lock_timeout = timeout;
@@ -927,11 +938,8 @@ absl::StatusOr<uint64_t> TraceRecorder::Record(EventKind kind, std::string_view 
     return absl::InvalidArgumentError(
         "run.started is written by TraceRecorder::Start; record another kind");
   }
-  absl::StatusOr<std::string> canonical = CanonicalizeJson(payload_json);
-  if (!canonical.ok()) {
-    return absl::InvalidArgumentError(Cat("invalid JSON payload for ", EventKindName(kind), ": ",
-                                          ToStd(canonical.status().message())));
-  }
+  absl::StatusOr<std::string> canonical = CanonicalEventPayload(kind, payload_json);
+  if (!canonical.ok()) return canonical.status();
   absl::Status conventions = CheckPayloadUsage(kind, *canonical);
   if (!conventions.ok()) return conventions;
   if (kind == EventKind::kRunFinished) {

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "format/event_parser.h"
@@ -16,11 +17,13 @@
 namespace traceframe {
 
 absl::StatusOr<RepairReport> RepairTrace(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(errno, "failed to read trace file", path);
+  // Repair writes: say so when the open for writing is what failed (a
+  // read-only file system, a read-only file), not "failed to read".
+  absl::StatusOr<UniqueFd> opened =
+      OpenRegularFile(path, O_RDWR, "failed to open trace file for writing");
+  if (!opened.ok()) return opened.status();
+  UniqueFd fd = std::move(*opened);
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoError(errno, "failed to read trace file", path);
-  if (S_ISDIR(st.st_mode)) return ErrnoError(EISDIR, "failed to read trace file", path);
   absl::Status locked = LockExclusive(fd.get(), path, DefaultLockTimeout());
   if (!locked.ok()) return locked;
   if (::fstat(fd.get(), &st) != 0) return ErrnoError(errno, "failed to read trace file", path);
@@ -60,9 +63,11 @@ absl::StatusOr<RepairReport> RepairTrace(const std::string& path) {
         report.repaired = true;
         report.torn_offset = start;
         report.torn_length = size - start;
-        report.saved_path = Cat(path, ".torn-", start);
-        absl::Status saved = WriteFileAtomically(report.saved_path, *tail);
-        if (!saved.ok()) return saved;
+        // Never replace an earlier save: a retried append can tear at the
+        // same offset again, and those bytes are evidence too.
+        absl::StatusOr<std::string> saved = WriteNewFile(Cat(path, ".torn-", start), *tail);
+        if (!saved.ok()) return saved.status();
+        report.saved_path = *std::move(saved);
         if (::ftruncate(fd.get(), static_cast<off_t>(start)) != 0 || ::fdatasync(fd.get()) != 0) {
           return ErrnoError(errno, "failed to truncate", path);
         }

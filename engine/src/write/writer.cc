@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "format/event_parser.h"
@@ -18,9 +20,13 @@
 #include "util/file_lock.h"
 #include "util/file_util.h"
 #include "write/host_context.h"
+#include "write/writer_internal.h"
 
 namespace traceframe {
 namespace {
+
+// The status payload that marks a refusal to append to a finished run.
+constexpr char kRunFinishedPayloadUrl[] = "traceframe.dev/error/run-finished";
 
 absl::Duration LockTimeout(const WriteOptions& options) {
   return options.lock_timeout ? *options.lock_timeout : DefaultLockTimeout();
@@ -75,15 +81,24 @@ absl::Status CreateTraceFile(const std::string& path, std::string_view run_id,
   return status;
 }
 
+// Undoes a failed append: truncates to `size` and syncs. DataLoss naming the
+// byte range when that fails too (the bytes may or may not be in the trace).
+absl::Status CutBack(int fd, const std::string& path, uint64_t size, uint64_t end, bool sync) {
+  if (::ftruncate(fd, static_cast<off_t>(size)) == 0 && (!sync || ::fdatasync(fd) == 0)) {
+    return absl::OkStatus();
+  }
+  return absl::DataLossError(Cat("failed to append to ", path, " and could not undo it (",
+                                 std::strerror(errno), "): bytes ", size, "-", end,
+                                 " may or may not hold the events; run `traceframe verify --file ",
+                                 path, "` and `traceframe repair --file ", path, "` if torn"));
+}
+
 absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
                                           const std::vector<PendingEvent>& events,
                                           const WriteOptions& options) {
   absl::StatusOr<internal::TailState> tail = internal::ReadTailState(fd, path);
   if (!tail.ok()) return tail.status();
-  if (tail->last_kind == EventKind::kRunFinished) {
-    return absl::FailedPreconditionError(
-        Cat("cannot append after run.finished: ", path, " is closed (seq ", tail->last_seq, ")"));
-  }
+  if (tail->last_kind == EventKind::kRunFinished) return RunFinishedError(path, tail->last_seq);
   if (tail->last_seq > std::numeric_limits<uint64_t>::max() - events.size()) {
     return absl::OutOfRangeError(
         Cat("cannot append to ", path, ": seq ", tail->last_seq, " is at the u64 maximum"));
@@ -122,15 +137,22 @@ absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
   }
   if (err != 0) {
     // Never leave a partial line behind: cut the file back to where it was.
-    if (done > 0 && ::ftruncate(fd, static_cast<off_t>(tail->size)) != 0) {
-      return absl::DataLossError(Cat("failed to append to ", path,
-                                     " and could not undo a partial write: ", std::strerror(errno),
-                                     "; run `traceframe repair --file ", path, "`"));
+    if (done > 0) {
+      absl::Status undone = CutBack(fd, path, tail->size, tail->size + done, options.sync);
+      if (!undone.ok()) return undone;
     }
     return ErrnoError(err, "failed to append to", path);
   }
   if (options.sync && ::fdatasync(fd) != 0) {
-    return ErrnoError(errno, "failed to sync", path);
+    // The lines may or may not be on disk, and after a failed fsync the page
+    // cache cannot be trusted to hold them (PostgreSQL, LevelDB and RocksDB
+    // never retry one). Leaving them would turn "exit 1" into "recorded
+    // anyway": a retrying caller would duplicate them. So the append is
+    // undone: cut back and synced again (docs/format.md "Durability").
+    const int sync_err = errno;
+    absl::Status undone = CutBack(fd, path, tail->size, tail->size + buffer.size(), true);
+    if (!undone.ok()) return undone;
+    return ErrnoError(sync_err, "failed to sync (the append was undone)", path);
   }
   // Still under the lock, after the sync: the index never claims bytes that
   // are not durable. O(1) unless the index needs repair (index_internal.h).
@@ -162,6 +184,8 @@ absl::StatusOr<AppendResult> AppendLocked(int fd, const std::string& path,
 absl::StatusOr<AppendResult> InitTrace(const std::string& path, std::string_view run_id,
                                        std::string_view started_payload_json, bool force,
                                        const WriteOptions& options) {
+  absl::Status valid = ValidateEventPayload(EventKind::kRunStarted, started_payload_json);
+  if (!valid.ok()) return valid;
   bool exclusive = !force;
   if (!force) {
     struct stat st;
@@ -177,6 +201,20 @@ absl::StatusOr<AppendResult> InitTrace(const std::string& path, std::string_view
       exclusive = false;  // an empty file holds no evidence; replace it
     }
   }
+  // Replacing a trace another writer holds (a TraceRecorder, a CLI append)
+  // would leave it writing into an unlinked file, its events reported
+  // durable and lost: take the old trace's lock first, with the usual
+  // timeout and holder in the error, and keep it until the new one is in
+  // place.
+  UniqueFd old_locked;
+  if (force) {
+    absl::StatusOr<UniqueFd> old = OpenRegularFile(path, O_RDONLY, "failed to open trace file");
+    if (old.ok()) {
+      absl::Status locked = LockExclusive(old->get(), path, LockTimeout(options));
+      if (!locked.ok()) return locked;
+      old_locked = std::move(*old);
+    }
+  }
   absl::Status status = CreateTraceFile(path, run_id, started_payload_json, exclusive, options);
   if (!status.ok()) return status;
   AppendResult result;
@@ -186,18 +224,62 @@ absl::StatusOr<AppendResult> InitTrace(const std::string& path, std::string_view
   return result;
 }
 
+absl::Status RunFinishedError(std::string_view path, uint64_t seq) {
+  absl::Status status = absl::FailedPreconditionError(
+      Cat("cannot append after run.finished: ", path, " is closed (seq ", seq, ")"));
+  status.SetPayload(kRunFinishedPayloadUrl, absl::Cord(Cat(seq)));
+  return status;
+}
+
+bool IsRunFinishedError(const absl::Status& status) {
+  return status.GetPayload(kRunFinishedPayloadUrl).has_value();
+}
+
+absl::Status ValidateEventBatch(const std::vector<PendingEvent>& events) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    const PendingEvent& event = events[i];
+    if (event.kind == EventKind::kRunStarted) {
+      return absl::InvalidArgumentError(
+          Cat("event ", i + 1, " of ", events.size(),
+              ": run.started is only the first event of a trace (written when it is created)"));
+    }
+    if (event.kind == EventKind::kRunFinished && i + 1 != events.size()) {
+      return absl::InvalidArgumentError(
+          Cat("event ", i + 1, " of ", events.size(), ": run.finished must be the last event"));
+    }
+    absl::Status status = ValidateEventPayload(event.kind, event.payload_json);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(
+          Cat("event ", i + 1, " of ", events.size(), ": ", status.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AppendResult> AppendEventsUnchecked(const std::string& path,
+                                                   const std::vector<PendingEvent>& events,
+                                                   const WriteOptions& options) {
+  absl::StatusOr<UniqueFd> fd =
+      OpenTraceLocked(path, LockTimeout(options), options.follow_symlinks);
+  if (!fd.ok()) return fd.status();
+  return AppendLocked(fd->get(), path, events, options);
+}
+
 absl::StatusOr<AppendResult> AppendEvents(const std::string& path,
                                           const std::vector<PendingEvent>& events,
                                           const WriteOptions& options) {
-  absl::StatusOr<UniqueFd> fd = OpenTraceLocked(path, LockTimeout(options));
-  if (!fd.ok()) return fd.status();
-  return AppendLocked(fd->get(), path, events, options);
+  absl::Status valid = ValidateEventBatch(events);
+  if (!valid.ok()) return valid;
+  return AppendEventsUnchecked(path, events, options);
 }
 
 absl::StatusOr<AppendResult> AppendEventsCreating(const std::string& path, std::string_view run_id,
                                                   std::string_view started_payload_json,
                                                   const std::vector<PendingEvent>& events,
                                                   const WriteOptions& options) {
+  absl::Status valid = ValidateEventBatch(events);
+  if (valid.ok()) valid = ValidateEventPayload(EventKind::kRunStarted, started_payload_json);
+  if (!valid.ok()) return valid;
   bool created = false;
   if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
     absl::Status status = CreateTraceFile(path, run_id, started_payload_json, true, options);
@@ -207,7 +289,7 @@ absl::StatusOr<AppendResult> AppendEventsCreating(const std::string& path, std::
       return status;  // lost a creation race is fine: append to the winner's trace
     }
   }
-  absl::StatusOr<AppendResult> result = AppendEvents(path, events, options);
+  absl::StatusOr<AppendResult> result = AppendEventsUnchecked(path, events, options);
   if (result.ok()) result->created = created;
   return result;
 }
