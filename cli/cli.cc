@@ -50,6 +50,20 @@ int ReportError(std::string_view message) {
 
 int ReportError(const absl::Status& status) { return ReportError(ToStd(status.message())); }
 
+void AddLabelOption(CLI::App* cmd, std::vector<std::string>* labels) {
+  cmd->add_option("--label", *labels,
+                  "Run label K=V stored in run.started (repeatable): the variant, task or "
+                  "experiment the run belongs to")
+      ->allow_extra_args(false)
+      ->type_name("K=V");
+}
+
+Labels ParseLabelsOrThrow(const std::vector<std::string>& args) {
+  absl::StatusOr<Labels> labels = ParseLabelArgs(args);
+  if (!labels.ok()) throw CLI::ValidationError("--label", std::string(labels.status().message()));
+  return *std::move(labels);
+}
+
 void WriteStdout(std::string_view text) {
   if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
     if (errno != EPIPE) std::perror("traceframe: stdout");

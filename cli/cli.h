@@ -16,6 +16,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "traceframe/labels.h"
 
 namespace traceframe::cli {
 
@@ -57,6 +58,15 @@ void PrintBlock(FILE* stream, std::string_view title, const std::vector<Field>& 
 // "Error: <message>" on stderr; returns kExitFailed.
 int ReportError(const absl::Status& status);
 int ReportError(std::string_view message);
+
+// `--label K=V`, repeatable (traceframe/labels.h). Each occurrence takes
+// exactly one value, so `run`'s trailing command is never read as labels.
+void AddLabelOption(CLI::App* cmd, std::vector<std::string>* labels);
+
+// The collected --label values; a bad one throws CLI::ValidationError, a
+// usage error (exit 2; hook ingest, which never exits 2, exits 1). Call it
+// from the subcommand's callback.
+Labels ParseLabelsOrThrow(const std::vector<std::string>& args);
 
 // Writes all of `text` to stdout; a closed stdout (EPIPE) is not an error.
 void WriteStdout(std::string_view text);

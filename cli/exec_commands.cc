@@ -106,14 +106,18 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_flag("--force", *force, "Atomically replace an existing trace at --file/--run-id");
     cmd->add_flag("--quiet", *quiet,
                   "No run/exec/finish blocks on stderr (errors are still reported)");
+    auto label_args = std::make_shared<std::vector<std::string>>();
+    AddLabelOption(cmd, label_args.get());
     AddTrailingCommand(cmd);
     cmd->callback([=, &action] {
       std::vector<std::string> argv = TrailingCommand(cmd);
+      const Labels labels = ParseLabelsOrThrow(*label_args);
       action = [=]() -> int {
         // Every traceframe line goes to stderr: stdout belongs to the wrapped
         // command, byte for byte, so `run -- cmd | jq` works (docs/exec.md).
         const bool loud = !*quiet;
         RunOptions options;
+        options.labels = labels;
         options.path = *file;
         options.run_id = *run_id;
         options.force = *force;

@@ -193,13 +193,17 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_flag("--strict", options->strict,
                   "Fail (exit 1) on events with no trace meaning instead of ignoring them");
     cmd->add_flag("--quiet", *quiet, "No confirmation on stderr");
+    auto label_args = std::make_shared<std::vector<std::string>>();
+    AddLabelOption(cmd, label_args.get());
     auto no_sync = std::make_shared<bool>(false);
     cmd->add_flag("--no-sync", *no_sync,
                   "Skip fdatasync after the append (faster on slow disks; a crash may lose the "
                   "last events)");
     cmd->callback([=, &action] {
+      const Labels labels = ParseLabelsOrThrow(*label_args);
       action = [=] {
         HookIngestOptions copy = *options;
+        copy.labels = labels;
         if (*no_sync) copy.write.sync = false;
         return HookIngest(copy, *quiet);
       };
@@ -253,9 +257,13 @@ void Install(CLI::App& app, Action& action) {
                     "$CLAUDE_PROJECT_DIR for Claude Code)")
         ->capture_default_str();
     cmd->add_flag("--print", options->print, "Print the snippet; read and write nothing");
+    auto label_args = std::make_shared<std::vector<std::string>>();
+    AddLabelOption(cmd, label_args.get());
     cmd->callback([=, &action] {
+      const Labels labels = ParseLabelsOrThrow(*label_args);
       action = [=] {
         HookInstallOptions copy = *options;
+        copy.labels = labels;
         copy.format = ParseHookFileFormat(*format).value_or(HookFileFormat::kAuto);
         if (events->has_value()) {
           copy.events = SplitList(**events);

@@ -1,4 +1,4 @@
-// ledger rebuild, ledger list, ledger show.
+// ledger rebuild, ledger list, ledger show, ledger export.
 #include <unistd.h>
 
 #include <cstdio>
@@ -150,12 +150,47 @@ void InstallShow(CLI::App& ledger, Action& action) {
   });
 }
 
+// The renamed earlier tool's `ledger export --jsonl`: the ledger's entries
+// one per line, in the stable shape of docs/ledger.md.
+void InstallExport(CLI::App& ledger, Action& action) {
+  auto* cmd = ledger.add_subcommand("export", "Print the ledger's entries (--jsonl: one per line)");
+  auto file = std::make_shared<std::string>(kDefaultLedger);
+  auto jsonl = std::make_shared<bool>(false);
+  auto status = std::make_shared<std::string>();
+  auto has_status = std::make_shared<bool>(false);
+  cmd->add_option("--file", *file, "Ledger file")->capture_default_str();
+  cmd->add_flag("--jsonl", *jsonl, "JSON lines, one entry per line (docs/ledger.md)");
+  cmd->add_option_function<std::string>(
+      "--status",
+      [status, has_status](const std::string& s) {
+        *status = s;
+        *has_status = true;
+      },
+      "Only runs with this status (exact match)");
+  cmd->callback([=, &action] {
+    if (!*jsonl)
+      throw CLI::ValidationError("--jsonl", "pass --jsonl (only supported export format)");
+    action = [=]() -> int {
+      absl::StatusOr<std::vector<LedgerEntry>> entries = ReadLedger(*file);
+      if (!entries.ok()) return ReportError(entries.status());
+      std::string out;
+      for (const LedgerEntry& e : *entries) {
+        if (*has_status && e.status != *status) continue;
+        Append(&out, LedgerEntryJson(e), "\n");
+      }
+      WriteStdout(out);
+      return kExitOk;
+    };
+  });
+}
+
 void Install(CLI::App& app, Action& action) {
   auto* ledger = app.add_subcommand("ledger", "A derived catalog of the runs in a directory");
   ledger->require_subcommand(1);
   InstallRebuild(*ledger, action);
   InstallList(*ledger, action);
   InstallShow(*ledger, action);
+  InstallExport(*ledger, action);
 }
 
 const CommandGroup kLedgerCommands(70, {"ledger"}, Install);

@@ -11,6 +11,7 @@
 #include "traceframe/repair.h"
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
+#include "traceframe/usage.h"
 #include "traceframe/verify.h"
 #include "traceframe/writer.h"
 
@@ -96,13 +97,19 @@ void Install(CLI::App& app, Action& action) {
     auto file = std::make_shared<std::string>();
     auto run_id = std::make_shared<std::string>();
     auto force = std::make_shared<bool>(false);
+    auto label_args = std::make_shared<std::vector<std::string>>();
     cmd->add_option("--file", *file, "Trace file to create")->required();
     cmd->add_option("--run-id", *run_id, "Run id recorded in every event")->required();
     cmd->add_flag("--force", *force, "Atomically replace an existing trace");
+    AddLabelOption(cmd, label_args.get());
     cmd->callback([=, &action] {
+      const Labels labels = ParseLabelsOrThrow(*label_args);
       action = [=] {
         absl::StatusOr<AppendResult> result =
-            InitTrace(*file, *run_id, DefaultStartedPayload(), *force);
+            InitTrace(*file, *run_id,
+                      DefaultStartedPayload(
+                          labels.empty() ? std::string() : Cat("\"labels\":", LabelsJson(labels))),
+                      *force);
         if (!result.ok()) return ReportError(result.status());
         PrintBlock(stdout, "init", {{"file", *file}, {"run_id", *run_id}, {"status", "started"}});
         return kExitOk;
@@ -118,8 +125,8 @@ void Install(CLI::App& app, Action& action) {
     auto payload_file = std::make_shared<std::string>();
     cmd->add_option("--file", *file, "Trace file")->required();
     cmd->add_option("--kind", *kind,
-                    "model.call, tool.call, tool.result, permission.decision, error or "
-                    "run.finished")
+                    "model.call, tool.call, tool.result, permission.decision, error, "
+                    "agent.guess, plan.deviation or run.finished")
         ->required();
     auto* inline_opt = cmd->add_option("--payload", *payload, "Event payload (any JSON value)");
     auto* file_opt = cmd->add_option("--payload-file", *payload_file,
@@ -149,6 +156,9 @@ void Install(CLI::App& app, Action& action) {
               "a run.finished payload must be an object with a string \"status\"; use "
               "`traceframe finish --status S`");
         }
+        // A usage object must keep the convention (docs/format.md, "Token usage").
+        absl::Status conventions = CheckPayloadUsage(*parsed, *json);
+        if (!conventions.ok()) return ReportError(conventions);
         absl::StatusOr<AppendedEvent> appended = AppendEvent(*file, *parsed, *json);
         if (!appended.ok()) return ReportError(appended.status());
         PrintBlock(stdout, "record",

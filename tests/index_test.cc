@@ -150,16 +150,16 @@ TEST(IndexFormat, RejectsDamage) {
   ASSERT_TRUE(DecodeIndex(good).ok());
 
   EXPECT_THAT(std::string(ToStd(DecodeIndex("").status().message())), HasSubstr("shorter"));
-  EXPECT_THAT(std::string(ToStd(DecodeIndex(good.substr(0, 255)).status().message())),
+  EXPECT_THAT(std::string(ToStd(DecodeIndex(good.substr(0, 511)).status().message())),
               HasSubstr("shorter"));
   std::string bad = good;
   bad[0] = 'X';
   EXPECT_THAT(std::string(ToStd(DecodeIndex(bad).status().message())), HasSubstr("magic"));
   bad = good;
-  bad[8] = 2;  // version 2
+  bad[8] = 1;  // version 1 (before token usage): rebuilt
   EXPECT_THAT(std::string(ToStd(DecodeIndex(bad).status().message())),
-              HasSubstr("unsupported index version 2"));
-  for (size_t at : {24u, 40u, 100u, 200u, 247u, 250u}) {
+              HasSubstr("unsupported index version 1"));
+  for (size_t at : {24u, 40u, 100u, 200u, 247u, 250u, 330u, 450u, 503u}) {
     bad = good;
     bad[at] ^= 0x10;
     EXPECT_THAT(std::string(ToStd(DecodeIndex(bad).status().message())),
@@ -167,7 +167,7 @@ TEST(IndexFormat, RejectsDamage) {
         << at;
   }
   bad = good;
-  bad[256] ^= 1;  // run id byte
+  bad[512] ^= 1;  // run id byte
   EXPECT_THAT(std::string(ToStd(DecodeIndex(bad).status().message())), HasSubstr("strings"));
   bad = good;
   bad[bad.size() - 1] ^= 1;  // entry byte
@@ -546,7 +546,7 @@ TEST(IndexInspect, AnEntryThatDoesNotHoldIsNotUsed) {
     return static_cast<uint32_t>(static_cast<unsigned char>(bytes[at])) |
            static_cast<uint32_t>(static_cast<unsigned char>(bytes[at + 1])) << 8;
   };
-  const size_t entries_at = 256 + ((u32(204) + u32(208) + 7) & ~size_t{7});
+  const size_t entries_at = 512 + ((u32(276) + u32(280) + u32(284) + 7) & ~size_t{7});
   bytes[entries_at + 2 * 40] ^= 1;
   WriteFileOrDie(IndexPathFor(path), bytes);
   for (uint64_t from : {e2.seq - 1, e2.seq, e2.seq + 1, e2.seq + 50}) {

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "traceframe/labels.h"
 #include "traceframe/writer.h"
 
 namespace traceframe {
@@ -157,6 +158,7 @@ struct RunOptions {
   std::string path;    // empty: DefaultRunPath(run_id)
   std::string run_id;  // empty: DefaultRunId(argv[0])
   bool force = false;  // replace an existing trace at an explicit path/run id
+  Labels labels;       // stored in run.started
   CommandOptions command;
   WriteOptions write;
   // Called once run.started is on disk, before tool.call.

@@ -25,8 +25,13 @@ enum class EventKind : uint8_t {
   kPermissionDecision,
   kError,
   kRunFinished,
+  // The renamed earlier tool's additions (docs/format.md, "Deviations"):
+  // payloads {assumption, why, prevention} and {plan, deviation, why} by
+  // convention. Both count as the run's `deviations`.
+  kAgentGuess,
+  kPlanDeviation,
 };
-inline constexpr int kEventKindCount = 7;
+inline constexpr int kEventKindCount = 9;
 
 // "run.started", "model.call", ...
 std::string_view EventKindName(EventKind kind);

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "traceframe/command.h"
+#include "traceframe/labels.h"
 #include "traceframe/writer.h"
 
 namespace traceframe {
@@ -107,6 +108,7 @@ struct HookIngestOptions {
   std::optional<std::string> run_id;  // overrides the derived id (made safe)
   bool strict = false;
   WriteOptions write;
+  Labels labels;  // stored in run.started when this call creates the trace
 };
 
 struct HookIngestResult {
@@ -191,6 +193,7 @@ struct HookInstallOptions {
   // of the running binary, since `traceframe` is often not on the host's PATH.
   std::string binary = "traceframe";
   bool print = false;  // compute and return the snippet; read and write nothing
+  Labels labels;       // passed on as `--label K=V` in the wired command
 };
 
 // Completes `options` as `hook install` does: without a host and without an

@@ -29,10 +29,14 @@
 
 #include "absl/status/statusor.h"
 #include "traceframe/event.h"
+#include "traceframe/labels.h"
+#include "traceframe/usage.h"
 
 namespace traceframe {
 
-inline constexpr uint32_t kIndexFormatVersion = 1;
+// Version 2 added event kinds agent.guess and plan.deviation, token usage,
+// models, labels and source. A reader meeting another version rebuilds.
+inline constexpr uint32_t kIndexFormatVersion = 2;
 // An entry is kept for the first event starting in each block of this size.
 inline constexpr uint64_t kDefaultIndexBlockBytes = 1ull << 20;
 
@@ -64,6 +68,12 @@ struct IndexFacts {
   bool finished = false;                       // the last covered event is run.finished
   std::optional<std::string> finished_status;  // its payload.status, if a string
   std::string run_id;                          // the first event's run id
+  // What the ledger needs beyond counts (docs/format.md, "Token usage"):
+  TokenUsage call_usage;                     // sum of model.call payload.usage
+  std::optional<TokenUsage> finished_usage;  // the last event's (run.finished) usage
+  std::vector<std::string> models;           // distinct model.call models (bounded)
+  std::string source;                        // run.started payload.source
+  Labels labels;                             // run.started payload.labels
   // The covered prefix passed the open-trace checks (those of `summary`):
   // every line an event, version 1, one run id, non-blank event ids,
   // run.started first, seq strictly increasing, run.finished only last.
@@ -71,6 +81,8 @@ struct IndexFacts {
   bool validated = false;
 
   uint64_t count(EventKind kind) const { return kind_counts[static_cast<int>(kind)]; }
+  // The run's usage: run.finished's when it has one, else the model.call sum.
+  TokenUsage usage() const { return finished_usage ? *finished_usage : call_usage; }
 };
 
 struct TraceIndex {

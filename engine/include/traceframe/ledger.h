@@ -2,10 +2,12 @@
 // NDJSON line per trace (docs/storage.md). The trace files stay the source of
 // truth; the ledger can be deleted and rebuilt at any time with nothing lost.
 //
-// Line format (reference §7.1, fields in this order, plus two extra fields an
-// older reader ignores): version, run_id, trace_path, status, event_count,
+// Line format (reference §7.1, fields in this order, plus fields an older
+// reader ignores): version, run_id, trace_path, status, event_count,
 // model_calls, tool_calls, tool_results, tool_failures, permission_decisions,
-// errors, started_ms, finished_ms (null when open), duration_ms, torn_tail.
+// errors, started_ms, finished_ms (null when open), duration_ms, torn_tail,
+// usage, deviations, models, source, labels. `ledger export --jsonl` prints
+// exactly these lines; docs/ledger.md is the stable reference of the shape.
 //
 // All functions are thread-safe (no shared state); RebuildLedger uses its own
 // worker threads and returns once they have all finished.
@@ -19,6 +21,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "traceframe/labels.h"
+#include "traceframe/usage.h"
 
 namespace traceframe {
 
@@ -37,6 +41,13 @@ struct LedgerEntry {
   std::optional<int64_t> finished_ms;  // ts of run.finished; nullopt while open
   std::optional<int64_t> duration_ms;  // last ts - first ts
   bool torn_tail = false;  // the trace ends in a torn write (a crashed run); listed anyway
+  // The run's token usage and the other facts of TraceSummary
+  // (summary.h), as `ledger export --jsonl` writes them (docs/ledger.md).
+  TokenUsage usage;
+  uint64_t deviations = 0;
+  std::vector<std::string> models;
+  std::string source;
+  Labels labels;
 };
 
 // The facts of one trace as a ledger entry. This is the single place where a
@@ -92,7 +103,8 @@ absl::StatusOr<std::vector<LedgerEntry>> ReadLedger(const std::string& path);
 std::string FormatLedgerList(const std::vector<LedgerEntry>& entries);
 
 // `ledger show`: the reference's lines for one entry, plus tool_failures and,
-// for a torn trace, a torn_tail line.
+// for a torn trace, a torn_tail line; then `deviations:`, `tokens:` and
+// `labels:` lines, each only when the run has any.
 std::string FormatLedgerShow(const LedgerEntry& entry);
 
 // Entries whose run_id equals `run_id`, in ledger order (several when traces

@@ -51,6 +51,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "traceframe/event.h"
+#include "traceframe/labels.h"
+#include "traceframe/usage.h"
 
 namespace traceframe {
 
@@ -82,6 +84,10 @@ struct RecorderOptions {
   // Start only: the run.started payload (one valid JSON value). Default:
   // DefaultStartedPayload() from writer.h (created_by, host, status).
   std::optional<std::string> started_payload_json;
+  // Start only: stored in run.started as `labels: {K: V}` (added to
+  // started_payload_json, which must then be an object). Which variant, task
+  // or experiment the run belongs to (docs/format.md, "Labels").
+  Labels labels;
 };
 
 // Counters for benchmarks and diagnostics (a consistent-enough snapshot).
@@ -121,6 +127,9 @@ class TraceRecorder {
   //   error               {"message"}
   // Strings with invalid UTF-8 are stored with U+FFFD replacements.
   absl::Status ModelCall(std::string_view provider, std::string_view model);
+  // With token usage: {"model","provider","usage"} (usage.h).
+  absl::Status ModelCall(std::string_view provider, std::string_view model,
+                         const TokenUsage& usage);
   absl::Status PermissionDecision(std::string_view capability, std::string_view decision);
   absl::Status ToolCall(std::string_view tool, std::string_view command,
                         const std::vector<std::string>& argv);
@@ -129,7 +138,9 @@ class TraceRecorder {
   absl::Status Error(std::string_view message);
 
   // Records any kind with `payload_json`, which must be one valid JSON value
-  // (validated and minified, key order kept). Returns the event's seq.
+  // (validated and minified, key order kept); a `usage` on model.call or
+  // run.finished must follow the convention (CheckPayloadUsage). Any kind
+  // includes agent.guess and plan.deviation. Returns the event's seq.
   // run.started is refused (Start writes it); run.finished closes the run as
   // Finish does.
   absl::StatusOr<uint64_t> Record(EventKind kind, std::string_view payload_json);

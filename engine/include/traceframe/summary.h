@@ -7,9 +7,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "traceframe/labels.h"
 #include "traceframe/trace_reader.h"
+#include "traceframe/usage.h"
 
 namespace traceframe {
 
@@ -30,6 +33,15 @@ struct TraceSummary {
   uint64_t last_seq = 0;
   std::optional<int64_t> finished_ts_ms;  // ts of run.finished
   std::optional<TornTail> torn_tail;
+  // Token usage (docs/format.md, "Token usage"): run.finished's `usage` when
+  // it has one, else the sum over model.call `usage` objects.
+  // Text output shows tokens only when usage.any(), so traces without
+  // usage print exactly as before.
+  TokenUsage usage;
+  uint64_t deviations = 0;          // agent.guess + plan.deviation events
+  std::vector<std::string> models;  // distinct model.call `model`s, first seen first
+  std::string source;               // run.started payload.source ("" when absent)
+  Labels labels;                    // run.started payload.labels
   int64_t duration_ms() const { return last_ts_ms - first_ts_ms; }
 };
 

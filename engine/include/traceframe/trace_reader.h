@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "traceframe/event.h"
+#include "traceframe/usage.h"
 
 namespace traceframe {
 
@@ -37,6 +38,10 @@ struct EventView {
   // Facts from the payload that summaries need, extracted during the parse.
   bool tool_failed = false;  // tool.result: success:false, or a non-zero exit_code without success
   std::optional<std::string_view> finished_status;  // run.finished: payload.status if a string
+  // model.call and run.finished: payload.usage when it is an object
+  // (docs/format.md, "Token usage").
+  std::optional<TokenUsage> usage;
+  std::optional<std::string_view> model;  // model.call: payload.model if a string
 };
 
 // The payload exactly as stored in `line` (a validated event line).

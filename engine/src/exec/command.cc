@@ -629,7 +629,8 @@ absl::StatusOr<RunRecord> RunTrace(const std::vector<std::string>& argv,
   RunRecord record;
   record.command = ShellQuote(argv);
   const bool generated = options.run_id.empty() && options.path.empty();
-  const std::string started_payload = DefaultStartedPayload();
+  const std::string started_payload = DefaultStartedPayload(
+      options.labels.empty() ? std::string() : Cat("\"labels\":", LabelsJson(options.labels)));
   for (int attempt = 0;; ++attempt) {
     record.run_id = options.run_id.empty() ? DefaultRunId(argv[0]) : options.run_id;
     record.path = options.path.empty() ? DefaultRunPath(record.run_id) : options.path;

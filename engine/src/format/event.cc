@@ -17,8 +17,8 @@ namespace traceframe {
 namespace {
 
 constexpr std::array<std::string_view, kEventKindCount> kKindNames = {
-    "run.started",         "model.call", "tool.call",   "tool.result",
-    "permission.decision", "error",      "run.finished"};
+    "run.started", "model.call",   "tool.call",   "tool.result",   "permission.decision",
+    "error",       "run.finished", "agent.guess", "plan.deviation"};
 
 // Bumped in the child of every fork(2): a forked child inherits the forking
 // thread's generator state, and without a reseed parent and child would hand
@@ -44,10 +44,15 @@ std::optional<EventKind> ParseEventKind(std::string_view name) {
       kind = EventKind::kModelCall;
       break;
     case 11:
-      kind = name[0] == 't' ? EventKind::kToolResult : EventKind::kRunStarted;
+      kind = name[0] == 't'   ? EventKind::kToolResult
+             : name[0] == 'a' ? EventKind::kAgentGuess
+                              : EventKind::kRunStarted;
       break;
     case 12:
       kind = EventKind::kRunFinished;
+      break;
+    case 14:
+      kind = EventKind::kPlanDeviation;
       break;
     case 19:
       kind = EventKind::kPermissionDecision;

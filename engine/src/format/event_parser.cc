@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "format/payload_facts.h"
 
 namespace traceframe {
 namespace {
@@ -198,10 +199,21 @@ LineParseError EventParser::Parse(std::string_view line, bool padded, EventView*
   }
   out->tool_failed = false;
   out->finished_status.reset();
-  if (out->kind == EventKind::kToolResult || out->kind == EventKind::kRunFinished) {
+  out->usage.reset();
+  out->model.reset();
+  if (out->kind == EventKind::kToolResult || out->kind == EventKind::kRunFinished ||
+      out->kind == EventKind::kModelCall) {
     simdjson::dom::object payload;
     if (!payload_.get_object().get(payload)) {
-      if (out->kind == EventKind::kRunFinished) {
+      if (out->kind != EventKind::kToolResult) {
+        auto usage = payload["usage"];
+        TokenUsage u;
+        if (!usage.error() && UsageFromElement(usage.value_unsafe(), &u)) out->usage = u;
+      }
+      if (out->kind == EventKind::kModelCall) {
+        std::string_view model;
+        if (!payload["model"].get_string().get(model)) out->model = model;
+      } else if (out->kind == EventKind::kRunFinished) {
         std::string_view status;
         if (!payload["status"].get_string().get(status)) out->finished_status = status;
       } else {

@@ -139,6 +139,9 @@ absl::StatusOr<HookIngestResult> IngestHookPayload(std::string_view json,
                                      "; pass --init-if-missing to create it (or use --dir)"));
     } else {
       std::string fields = mapping->started_fields_json;
+      if (!options.labels.empty()) {
+        Append(&fields, fields.empty() ? "" : ",", "\"labels\":", LabelsJson(options.labels));
+      }
       if (!previous.empty()) Append(&fields, ",\"resumed_from\":", JsonString(previous));
       appended = AppendEventsCreating(target, target_run_id, DefaultStartedPayload(fields),
                                       mapping->events, options.write);

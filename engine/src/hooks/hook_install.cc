@@ -719,6 +719,9 @@ std::string HookIngestCommand(const HookInstallOptions& options) {
   std::string command = Cat(ShellQuote(options.binary), " hook ingest --source ",
                             ShellQuote(NormalizeSource(options.source)), " --dir ", dir);
   if (options.run_id) Append(&command, " --run-id ", ShellQuote(*options.run_id));
+  for (const auto& [key, value] : options.labels) {
+    Append(&command, " --label ", ShellQuote(Cat(key, "=", value)));
+  }
   return command;
 }
 

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "format/event_parser.h"
+#include "format/payload_facts.h"
 #include "index/index_internal.h"
 #include "read/scan.h"
 #include "traceframe/json.h"
@@ -30,25 +31,31 @@ namespace {
 // ---- The file format (docs/format.md, "Index (.idx)").
 
 constexpr char kMagic[8] = {'T', 'F', 'I', 'N', 'D', 'E', 'X', '\0'};
-constexpr uint32_t kHeaderSize = 256;
+constexpr uint32_t kHeaderSize = 512;
 constexpr uint32_t kEntrySize = 40;
 constexpr uint64_t kHeadBytes = 4096;
 constexpr uint64_t kMaxStringBytes = 1 << 20;
 constexpr uint32_t kFlagValidated = 1;
 constexpr uint32_t kFlagFinished = 2;
 constexpr uint32_t kFlagHasStatus = 4;
-constexpr uint32_t kKnownFlags = kFlagValidated | kFlagFinished | kFlagHasStatus;
+constexpr uint32_t kFlagFinishedUsage = 8;  // run.finished carries a usage object
+constexpr uint32_t kKnownFlags =
+    kFlagValidated | kFlagFinished | kFlagHasStatus | kFlagFinishedUsage;
+// Counter slots for event kinds: room for kinds to come without a new layout.
+constexpr int kKindSlots = 16;
+static_assert(kEventKindCount <= kKindSlots, "more event kinds than index slots");
 constexpr uint64_t kMinBlockBytes = 4096;
 constexpr uint64_t kMaxBlockBytes = 1ull << 40;
-// Header field offsets.
+// Header field offsets (version 2).
 constexpr size_t kOffVersion = 8, kOffHeaderSize = 12, kOffEntrySize = 16, kOffFlags = 20,
                  kOffBlock = 24, kOffCovered = 32, kOffLines = 40, kOffEvents = 48,
                  kOffFirstSeq = 56, kOffLastSeq = 64, kOffFirstTs = 72, kOffLastTs = 80,
-                 kOffKinds = 88, kOffToolFailures = 144, kOffEntryCount = 152, kOffHeadLen = 160,
-                 kOffHeadHash = 168, kOffLastOffset = 176, kOffLastLen = 184, kOffLastHash = 192,
-                 kOffLastKind = 200, kOffRunIdLen = 204, kOffStatusLen = 208, kOffReserved = 212,
-                 kOffStringsHash = 216, kOffEntriesHash = 224, kOffLastEntrySeq = 232,
-                 kOffLastEntryOffset = 240, kOffHeaderHash = 248;
+                 kOffKinds = 88, kOffToolFailures = 216, kOffEntryCount = 224, kOffHeadLen = 232,
+                 kOffHeadHash = 240, kOffLastOffset = 248, kOffLastLen = 256, kOffLastHash = 264,
+                 kOffLastKind = 272, kOffRunIdLen = 276, kOffStatusLen = 280, kOffMetaLen = 284,
+                 kOffStringsHash = 288, kOffEntriesHash = 296, kOffLastEntrySeq = 304,
+                 kOffLastEntryOffset = 312, kOffCallUsage = 320, kOffFinishedUsage = 360,
+                 kOffReserved = 400, kOffHeaderHash = 504;
 // Rebuilds split work into chunks of this size; below the threshold, one thread.
 constexpr uint64_t kChunkBytes = 64ull << 20;
 constexpr uint64_t kParallelThreshold = 64ull << 20;
@@ -82,6 +89,23 @@ uint64_t GetU64(const char* p) {
   return v;
 }
 
+void PutUsage(char* p, const TokenUsage& u) {
+  PutU64(p, u.input_tokens);
+  PutU64(p + 8, u.output_tokens);
+  PutU64(p + 16, u.cache_read_input_tokens);
+  PutU64(p + 24, u.cache_creation_input_tokens);
+  PutU64(p + 32, u.reasoning_output_tokens);
+}
+TokenUsage GetUsage(const char* p) {
+  TokenUsage u;
+  u.input_tokens = GetU64(p);
+  u.output_tokens = GetU64(p + 8);
+  u.cache_read_input_tokens = GetU64(p + 16);
+  u.cache_creation_input_tokens = GetU64(p + 24);
+  u.reasoning_output_tokens = GetU64(p + 32);
+  return u;
+}
+
 uint64_t Align8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
 
 // The fixed-size header, decoded.
@@ -95,7 +119,7 @@ struct Header {
   uint64_t last_seq = 0;
   int64_t first_ts_ms = 0;
   int64_t last_ts_ms = 0;
-  uint64_t kind_counts[kEventKindCount] = {};
+  uint64_t kind_counts[kKindSlots] = {};
   uint64_t tool_failures = 0;
   uint64_t entry_count = 0;
   uint64_t head_len = 0;
@@ -106,14 +130,16 @@ struct Header {
   uint32_t last_kind = 0;
   uint32_t run_id_len = 0;
   uint32_t status_len = 0;
+  uint32_t meta_len = 0;  // the JSON object of source, labels and models
   uint64_t strings_hash = 0;
   uint64_t entries_hash = kFnvBasis;
   uint64_t last_entry_seq = 0;
   uint64_t last_entry_offset = 0;
+  TokenUsage call_usage;
+  TokenUsage finished_usage;
 
-  uint64_t entries_offset() const {
-    return kHeaderSize + Align8(uint64_t{run_id_len} + status_len);
-  }
+  uint64_t strings_len() const { return uint64_t{run_id_len} + status_len + meta_len; }
+  uint64_t entries_offset() const { return kHeaderSize + Align8(strings_len()); }
 };
 
 std::string EncodeHeader(const Header& h) {
@@ -132,7 +158,7 @@ std::string EncodeHeader(const Header& h) {
   PutU64(p + kOffLastSeq, h.last_seq);
   PutU64(p + kOffFirstTs, static_cast<uint64_t>(h.first_ts_ms));
   PutU64(p + kOffLastTs, static_cast<uint64_t>(h.last_ts_ms));
-  for (int k = 0; k < kEventKindCount; ++k) PutU64(p + kOffKinds + 8 * k, h.kind_counts[k]);
+  for (int k = 0; k < kKindSlots; ++k) PutU64(p + kOffKinds + 8 * k, h.kind_counts[k]);
   PutU64(p + kOffToolFailures, h.tool_failures);
   PutU64(p + kOffEntryCount, h.entry_count);
   PutU64(p + kOffHeadLen, h.head_len);
@@ -143,7 +169,9 @@ std::string EncodeHeader(const Header& h) {
   PutU32(p + kOffLastKind, h.last_kind);
   PutU32(p + kOffRunIdLen, h.run_id_len);
   PutU32(p + kOffStatusLen, h.status_len);
-  PutU32(p + kOffReserved, 0);
+  PutU32(p + kOffMetaLen, h.meta_len);
+  PutUsage(p + kOffCallUsage, h.call_usage);
+  PutUsage(p + kOffFinishedUsage, h.finished_usage);
   PutU64(p + kOffStringsHash, h.strings_hash);
   PutU64(p + kOffEntriesHash, h.entries_hash);
   PutU64(p + kOffLastEntrySeq, h.last_entry_seq);
@@ -185,7 +213,7 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes) {
   h.last_seq = GetU64(p + kOffLastSeq);
   h.first_ts_ms = static_cast<int64_t>(GetU64(p + kOffFirstTs));
   h.last_ts_ms = static_cast<int64_t>(GetU64(p + kOffLastTs));
-  for (int k = 0; k < kEventKindCount; ++k) h.kind_counts[k] = GetU64(p + kOffKinds + 8 * k);
+  for (int k = 0; k < kKindSlots; ++k) h.kind_counts[k] = GetU64(p + kOffKinds + 8 * k);
   h.tool_failures = GetU64(p + kOffToolFailures);
   h.entry_count = GetU64(p + kOffEntryCount);
   h.head_len = GetU64(p + kOffHeadLen);
@@ -196,22 +224,30 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes) {
   h.last_kind = GetU32(p + kOffLastKind);
   h.run_id_len = GetU32(p + kOffRunIdLen);
   h.status_len = GetU32(p + kOffStatusLen);
+  h.meta_len = GetU32(p + kOffMetaLen);
+  h.call_usage = GetUsage(p + kOffCallUsage);
+  h.finished_usage = GetUsage(p + kOffFinishedUsage);
   h.strings_hash = GetU64(p + kOffStringsHash);
   h.entries_hash = GetU64(p + kOffEntriesHash);
   h.last_entry_seq = GetU64(p + kOffLastEntrySeq);
   h.last_entry_offset = GetU64(p + kOffLastEntryOffset);
 
-  if ((h.flags & ~kKnownFlags) != 0 || GetU32(p + kOffReserved) != 0) {
-    return Invalid("unknown flags");
+  if ((h.flags & ~kKnownFlags) != 0) return Invalid("unknown flags");
+  for (size_t off = kOffReserved; off < kOffHeaderHash; ++off) {
+    if (p[off] != 0) return Invalid("reserved header bytes are not zero");
   }
   if (h.block_bytes < kMinBlockBytes || h.block_bytes > kMaxBlockBytes) {
     return Invalid("block size out of range");
   }
-  if (h.run_id_len > kMaxStringBytes || h.status_len > kMaxStringBytes) {
+  if (h.run_id_len > kMaxStringBytes || h.status_len > kMaxStringBytes ||
+      h.meta_len > kMaxStringBytes) {
     return Invalid("string too long");
   }
   if (h.last_kind >= static_cast<uint32_t>(kEventKindCount)) return Invalid("bad last kind");
   uint64_t sum = 0;
+  for (int k = kEventKindCount; k < kKindSlots; ++k) {
+    if (h.kind_counts[k] != 0) return Invalid("counts for unknown event kinds");
+  }
   for (uint64_t c : h.kind_counts) {
     if (c > h.events) return Invalid("kind counts exceed the event count");
     sum += c;
@@ -229,8 +265,15 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes) {
   if ((has_status && !finished) || (!has_status && h.status_len != 0)) {
     return Invalid("status without run.finished");
   }
+  if ((h.flags & kFlagFinishedUsage) && !finished) return Invalid("run usage without run.finished");
+  if (!(h.flags & kFlagFinishedUsage) && h.finished_usage.any()) {
+    return Invalid("run usage without its flag");
+  }
   if (h.events == 0) {
-    if (h.entry_count != 0 || finished || h.run_id_len != 0) return Invalid("facts without events");
+    if (h.entry_count != 0 || finished || h.run_id_len != 0 || h.meta_len != 0 ||
+        h.call_usage.any()) {
+      return Invalid("facts without events");
+    }
   } else {
     if (h.entry_count == 0 || h.entry_count > h.events) return Invalid("bad entry count");
     // At most one entry per block of covered bytes.
@@ -250,11 +293,44 @@ absl::StatusOr<Header> DecodeHeader(std::string_view bytes) {
   return h;
 }
 
+// The strings section's third part: {"source","labels","models"}, empty
+// when there is nothing to say (so most hook and CLI traces carry none).
+std::string MetaJson(const IndexFacts& f) {
+  if (f.source.empty() && f.labels.empty() && f.models.empty()) return "";
+  std::string out;
+  JsonObjectWriter w(&out);
+  w.String("source", f.source).Raw("labels", LabelsJson(f.labels));
+  w.Raw("models", JsonStringArray(f.models));
+  w.Finish();
+  return out;
+}
+
+bool DecodeMeta(std::string_view meta, IndexFacts* f) {
+  if (meta.empty()) return true;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(meta.data(), meta.size(), true).get(root)) return false;
+  std::string_view source;
+  simdjson::dom::array models;
+  if (root["source"].get_string().get(source) || root["models"].get_array().get(models)) {
+    return false;
+  }
+  f->source = std::string(source);
+  f->labels = LabelsFromElement(root);
+  for (simdjson::dom::element m : models) {
+    std::string_view name;
+    if (m.get_string().get(name)) return false;
+    f->models.emplace_back(name);
+  }
+  return f->models.size() <= kMaxRunModels;
+}
+
 Header HeaderOf(const TraceIndex& index) {
   const IndexFacts& f = index.facts;
   Header h;
   h.flags = (f.validated ? kFlagValidated : 0) | (f.finished ? kFlagFinished : 0) |
-            (f.finished && f.finished_status ? kFlagHasStatus : 0);
+            (f.finished && f.finished_status ? kFlagHasStatus : 0) |
+            (f.finished && f.finished_usage ? kFlagFinishedUsage : 0);
   h.block_bytes = index.block_bytes;
   h.covered_bytes = f.covered_bytes;
   h.covered_lines = f.covered_lines;
@@ -273,9 +349,13 @@ Header HeaderOf(const TraceIndex& index) {
   h.last_event_hash = index.last_event_hash;
   h.last_kind = static_cast<uint32_t>(f.last_kind);
   const std::string status = f.finished && f.finished_status ? *f.finished_status : std::string();
+  const std::string meta = MetaJson(f);
   h.run_id_len = static_cast<uint32_t>(f.run_id.size());
   h.status_len = static_cast<uint32_t>(status.size());
-  h.strings_hash = Fnv1a(status, Fnv1a(f.run_id));
+  h.meta_len = static_cast<uint32_t>(meta.size());
+  h.strings_hash = Fnv1a(meta, Fnv1a(status, Fnv1a(f.run_id)));
+  h.call_usage = f.call_usage;
+  if (f.finished && f.finished_usage) h.finished_usage = *f.finished_usage;
   if (!index.entries.empty()) {
     h.last_entry_seq = index.entries.back().seq;
     h.last_entry_offset = index.entries.back().offset;
@@ -438,6 +518,11 @@ struct Chunk {
   std::optional<Snap> last;
   std::string first_run_id;
   std::optional<std::string> last_status;
+  std::optional<TokenUsage> last_usage;  // the last event's, when it is run.finished
+  TokenUsage call_usage;
+  std::vector<std::string> models;
+  std::string first_source;  // the chunk's first event, when run.started
+  Labels first_labels;
   bool ok = true;
   // Events after the chunk's first that start a new block; event_index and
   // line relative to the chunk.
@@ -462,6 +547,13 @@ void ScanChunk(const MappedView& view, uint64_t shift, uint64_t block, Chunk* c,
         if (!c->first) {
           c->first = s;
           c->first_run_id = std::string(e.run_id);
+          if (e.kind == EventKind::kRunStarted) {
+            std::string_view source;
+            if (!parser.payload()["source"].get_string().get(source)) {
+              c->first_source = std::string(source);
+            }
+            c->first_labels = LabelsFromElement(parser.payload());
+          }
         } else {
           const Snap& p = *c->last;
           if (e.run_id != c->first_run_id || p.kind == EventKind::kRunFinished || e.seq <= p.seq) {
@@ -475,8 +567,13 @@ void ScanChunk(const MappedView& view, uint64_t shift, uint64_t block, Chunk* c,
         ++c->kind_counts[static_cast<int>(e.kind)];
         if (e.kind == EventKind::kToolResult && e.tool_failed) ++c->tool_failures;
         c->last_status.reset();
-        if (e.kind == EventKind::kRunFinished && e.finished_status) {
-          c->last_status = std::string(*e.finished_status);
+        c->last_usage.reset();
+        if (e.kind == EventKind::kRunFinished) {
+          if (e.finished_status) c->last_status = std::string(*e.finished_status);
+          c->last_usage = e.usage;
+        } else if (e.kind == EventKind::kModelCall) {
+          if (e.usage) c->call_usage += *e.usage;
+          if (e.model) NoteModel(&c->models, *e.model);
         }
         c->last = s;
         ++c->events;
@@ -508,6 +605,8 @@ void MergeChunk(TraceIndex* index, const Chunk& c, std::optional<TornTail>* torn
       f.first_seq = first.seq;
       f.first_ts_ms = first.ts_ms;
       f.run_id = c.first_run_id;
+      f.source = c.first_source;
+      f.labels = c.first_labels;
       if (first.kind != EventKind::kRunStarted) f.validated = false;
       index->entries.push_back(first_entry);
     } else {
@@ -526,6 +625,8 @@ void MergeChunk(TraceIndex* index, const Chunk& c, std::optional<TornTail>* torn
     }
     for (int k = 0; k < kEventKindCount; ++k) f.kind_counts[k] += c.kind_counts[k];
     f.tool_failures += c.tool_failures;
+    f.call_usage += c.call_usage;
+    for (const std::string& model : c.models) NoteModel(&f.models, model);
     f.events += c.events;
     const Snap& last = *c.last;
     f.last_seq = last.seq;
@@ -533,6 +634,7 @@ void MergeChunk(TraceIndex* index, const Chunk& c, std::optional<TornTail>* torn
     f.last_kind = last.kind;
     f.finished = last.kind == EventKind::kRunFinished;
     f.finished_status = f.finished ? c.last_status : std::nullopt;
+    f.finished_usage = f.finished ? c.last_usage : std::nullopt;
     index->last_event_offset = last.offset;
     index->last_event_len = last.len;
     index->last_event_hash = 0;  // set by the caller, which can read the bytes
@@ -668,15 +770,20 @@ bool ExtendFromFd(int fd, uint64_t size, TraceIndex* index) {
   return true;
 }
 
-// Parses a line's payload facts when the writer did not supply them.
-bool LineToolFailed(const WrittenLine& line) {
-  if (line.tool_failed) return *line.tool_failed;
+// Parses a line's payload facts (the view's string_views live until the
+// next call on this thread).
+bool ParseWrittenLine(const WrittenLine& line, EventView* view) {
   thread_local EventParser parser;
   std::string_view text = line.text;
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  EventView view;
   std::string reason;
-  return parser.Parse(text, false, &view, &reason) == LineParseError::kNone && view.tool_failed;
+  return parser.Parse(text, false, view, &reason) == LineParseError::kNone;
+}
+
+bool LineToolFailed(const WrittenLine& line) {
+  if (line.tool_failed) return *line.tool_failed;
+  EventView view;
+  return ParseWrittenLine(line, &view) && view.tool_failed;
 }
 
 bool ReadExact(int fd, uint64_t off, size_t len, std::string* out) {
@@ -724,6 +831,8 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
   const uint64_t entries_end = h.entries_offset() + h.entry_count * kEntrySize;
   if (FileSize(idx_fd) < entries_end) return false;
   uint64_t expect = before.size + (before.needs_newline ? 1 : 0);
+  // The models seen so far, read only when a model.call names one.
+  std::optional<std::vector<std::string>> models;
   std::string new_entries;
   uint64_t prev_offset = h.last_event_offset;
   uint64_t prev_seq = h.last_seq;
@@ -743,6 +852,27 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
     }
     ++h.kind_counts[static_cast<int>(line.kind)];
     if (line.kind == EventKind::kToolResult && LineToolFailed(line)) ++h.tool_failures;
+    if (line.kind == EventKind::kModelCall) {
+      EventView view;
+      if (!ParseWrittenLine(line, &view)) return false;
+      if (view.usage) h.call_usage += *view.usage;
+      if (view.model) {
+        if (!models) {
+          // The strings section: run id, status (none here), meta.
+          std::string strings;
+          IndexFacts meta;
+          if (!ReadExact(idx_fd, kHeaderSize, h.strings_len(), &strings) ||
+              Fnv1a(strings) != h.strings_hash ||
+              !DecodeMeta(strings.substr(h.run_id_len), &meta)) {
+            return false;
+          }
+          models = std::move(meta.models);
+        }
+        // A new model changes the strings section: the slow path rewrites.
+        std::vector<std::string> grown = *models;
+        if (NoteModel(&grown, *view.model)) return false;
+      }
+    }
     ++h.events;
     ++h.covered_lines;
     h.last_seq = line.seq;
@@ -817,6 +947,7 @@ std::string EncodeIndex(const TraceIndex& index) {
   std::string out = EncodeHeader(h);
   out.append(index.facts.run_id);
   if (index.facts.finished && index.facts.finished_status) out.append(*index.facts.finished_status);
+  out.append(MetaJson(index.facts));
   out.resize(h.entries_offset(), '\0');
   out.append(entries);
   return out;
@@ -835,8 +966,7 @@ absl::StatusOr<TraceIndex> DecodeIndexBytes(std::string_view bytes, bool verify_
       h.entry_count > (bytes.size() - entries_offset) / kEntrySize) {
     return Invalid("file shorter than its header says");
   }
-  std::string_view strings =
-      bytes.substr(kHeaderSize, uint64_t{h.run_id_len} + uint64_t{h.status_len});
+  std::string_view strings = bytes.substr(kHeaderSize, h.strings_len());
   if (Fnv1a(strings) != h.strings_hash) return Invalid("strings checksum mismatch");
   std::string_view entry_bytes = bytes.substr(entries_offset, h.entry_count * kEntrySize);
   if (verify_entries_hash && Fnv1a(entry_bytes) != h.entries_hash) {
@@ -858,7 +988,14 @@ absl::StatusOr<TraceIndex> DecodeIndexBytes(std::string_view bytes, bool verify_
   f.tool_failures = h.tool_failures;
   f.last_kind = static_cast<EventKind>(h.last_kind);
   f.run_id = std::string(strings.substr(0, h.run_id_len));
-  if (h.flags & kFlagHasStatus) f.finished_status = std::string(strings.substr(h.run_id_len));
+  if (h.flags & kFlagHasStatus) {
+    f.finished_status = std::string(strings.substr(h.run_id_len, h.status_len));
+  }
+  if (!DecodeMeta(strings.substr(uint64_t{h.run_id_len} + h.status_len), &f)) {
+    return Invalid("unreadable source, labels or models");
+  }
+  f.call_usage = h.call_usage;
+  if (h.flags & kFlagFinishedUsage) f.finished_usage = h.finished_usage;
   index.block_bytes = h.block_bytes;
   index.head_len = h.head_len;
   index.head_hash = h.head_hash;
@@ -913,6 +1050,13 @@ std::optional<std::string> ReadIndexBytes(const std::string& trace_path) {
     absl::StatusOr<std::string> bytes = ReadFile(path);
     if (!bytes.ok()) return std::nullopt;
     if (DecodeHeader(*bytes).ok()) return std::move(*bytes);
+    // Another version (an index written by an older build) is not torn:
+    // return it at once, and the caller rebuilds.
+    if (bytes->size() >= kOffVersion + 4 &&
+        std::memcmp(bytes->data(), kMagic, sizeof(kMagic)) == 0 &&
+        GetU32(bytes->data() + kOffVersion) != kIndexFormatVersion) {
+      return std::move(*bytes);
+    }
     last = std::move(*bytes);
     std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
@@ -1106,6 +1250,11 @@ std::string FirstDifference(const TraceIndex& a, const TraceIndex& b) {
     }
   }
   if (x.tool_failures != y.tool_failures) return "tool_failures";
+  if (x.call_usage != y.call_usage) return "call_usage";
+  if (x.finished_usage != y.finished_usage) return "finished_usage";
+  if (x.models != y.models) return "models";
+  if (x.source != y.source) return "source";
+  if (x.labels != y.labels) return "labels";
   if (x.last_kind != y.last_kind) return "last_kind";
   if (x.finished != y.finished) return "finished";
   if (x.finished_status != y.finished_status) return "finished_status";
@@ -1202,6 +1351,15 @@ std::string FormatIndexJson(const TraceIndex& index) {
       .Int("last_ts_ms", f.last_ts_ms)
       .Raw("kinds", kinds)
       .Uint("tool_failures", f.tool_failures)
+      .Raw("call_usage", UsageJson(f.call_usage));
+  if (f.finished_usage) {
+    w.Raw("finished_usage", UsageJson(*f.finished_usage));
+  } else {
+    w.Null("finished_usage");
+  }
+  w.Raw("models", JsonStringArray(f.models))
+      .String("source", f.source)
+      .Raw("labels", LabelsJson(f.labels))
       .Uint("block_bytes", index.block_bytes)
       .Uint("entries", index.entries.size());
   w.Finish();

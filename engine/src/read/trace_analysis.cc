@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "format/event_parser.h"
+#include "format/payload_facts.h"
 #include "read/scan.h"
 
 namespace traceframe {
@@ -190,6 +191,11 @@ struct ChunkResult {
   std::optional<EventRef> first;
   std::optional<EventRef> last;
   std::optional<std::string> last_finished_status;
+  std::optional<TokenUsage> last_finished_usage;
+  TokenUsage call_usage;
+  std::vector<std::string> models;
+  std::string first_source;  // the first event's, when it is run.started
+  Labels first_labels;
   std::vector<RankedIssue> errors;
   std::vector<RankedIssue> warnings;
   uint64_t error_count = 0;
@@ -246,7 +252,7 @@ class ChunkChecker {
     if (sampler_ != nullptr) sampler_->Merge(&out_->id_hashes, id_threshold_);
   }
 
-  void OnEvent(const EventView& e) {
+  void OnEvent(const EventView& e, simdjson::dom::element payload) {
     const uint64_t rel = e.line_number;
     if (e.version != 1) {
       AddError(e.byte_offset, rel, e.seq, kRankVersion, "unsupported_version",
@@ -286,12 +292,21 @@ class ChunkChecker {
       ref.run_id = std::string(e.run_id);
       out_->first = ref;
       ref.run_id.clear();
+      if (e.kind == EventKind::kRunStarted) {
+        std::string_view source;
+        if (!payload["source"].get_string().get(source)) out_->first_source = std::string(source);
+        out_->first_labels = LabelsFromElement(payload);
+      }
     }
     out_->last = std::move(ref);
     if (e.kind == EventKind::kRunFinished) {
       out_->last_finished_status = e.finished_status
                                        ? std::optional<std::string>(std::string(*e.finished_status))
                                        : std::nullopt;
+      out_->last_finished_usage = e.usage;
+    } else if (e.kind == EventKind::kModelCall) {
+      if (e.usage) out_->call_usage += *e.usage;
+      if (e.model) NoteModel(&out_->models, *e.model);
     }
     ++out_->events;
   }
@@ -342,7 +357,7 @@ void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, Id
   TraceReader::ScanResult scan = ScanRange(
       view, parser, chunk->begin, chunk->end, 1,
       [&](const EventView& e) {
-        checker.OnEvent(e);
+        checker.OnEvent(e, parser.payload());
         return true;
       },
       [&](const LineError& error) {
@@ -435,6 +450,8 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
   uint64_t line_base = 1;
   std::string run_id;
   std::optional<std::string> finished_status;
+  std::optional<TokenUsage> finished_usage;
+  TokenUsage call_usage;
   for (ChunkResult& chunk : chunks) {
     if (prev && chunk.first && chunk.first->run_id != run_id) {
       // The chunk compared its events with its own first run id; a
@@ -454,6 +471,8 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
       chunk.last->rel_line += line_base - 1;
       if (!prev) {
         run_id = chunk.first->run_id;
+        summary.source = chunk.first_source;
+        summary.labels = chunk.first_labels;
         summary.first_ts_ms = chunk.first->ts_ms;
         summary.first_seq = chunk.first->seq;
         if (chunk.first->kind != EventKind::kRunStarted) {
@@ -470,7 +489,10 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
       }
       prev = *chunk.last;
       finished_status = chunk.last_finished_status;
+      finished_usage = chunk.last_finished_usage;
     }
+    call_usage += chunk.call_usage;
+    for (const std::string& model : chunk.models) NoteModel(&summary.models, model);
     std::move(chunk.errors.begin(), chunk.errors.end(), std::back_inserter(errors));
     std::move(chunk.warnings.begin(), chunk.warnings.end(), std::back_inserter(warnings));
     report.error_count += chunk.error_count;
@@ -486,6 +508,8 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
     summary.permission_decisions +=
         chunk.kind_counts[static_cast<int>(EventKind::kPermissionDecision)];
     summary.errors += chunk.kind_counts[static_cast<int>(EventKind::kError)];
+    summary.deviations += chunk.kind_counts[static_cast<int>(EventKind::kAgentGuess)] +
+                          chunk.kind_counts[static_cast<int>(EventKind::kPlanDeviation)];
     summary.tool_failures += chunk.tool_failures;
     if (chunk.torn) {
       report.torn_tail = chunk.torn;
@@ -537,6 +561,7 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
     summary.last_ts_ms = prev->ts_ms;
     summary.last_seq = prev->seq;
     summary.finished = prev->kind == EventKind::kRunFinished;
+    summary.usage = summary.finished && finished_usage ? *finished_usage : call_usage;
     if (summary.finished) {
       summary.finished_ts_ms = prev->ts_ms;
       summary.status = finished_status ? *finished_status : "finished";

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "format/event_parser.h"
+#include "format/payload_facts.h"
 #include "simdjson.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
@@ -153,6 +154,11 @@ absl::StatusOr<LedgerEntry> LedgerEntryForTrace(const std::string& path) {
   e.finished_ms = summary->finished_ts_ms;
   e.duration_ms = summary->duration_ms();
   e.torn_tail = summary->torn_tail.has_value();
+  e.usage = summary->usage;
+  e.deviations = summary->deviations;
+  e.models = summary->models;
+  e.source = summary->source;
+  e.labels = summary->labels;
   return e;
 }
 
@@ -225,6 +231,11 @@ std::string LedgerEntryJson(const LedgerEntry& e) {
   AppendOptionalInt(w, "finished_ms", e.finished_ms);
   AppendOptionalInt(w, "duration_ms", e.duration_ms);
   w.Bool("torn_tail", e.torn_tail);
+  w.Raw("usage", UsageJson(e.usage))
+      .Uint("deviations", e.deviations)
+      .Raw("models", JsonStringArray(e.models))
+      .String("source", e.source)
+      .Raw("labels", LabelsJson(e.labels));
   w.Finish();
   return out;
 }
@@ -303,6 +314,24 @@ absl::StatusOr<std::vector<LedgerEntry>> ReadLedger(const std::string& path) {
     }
     bool torn = false;
     if (!object["torn_tail"].get_bool().get(torn)) e.torn_tail = torn;
+    // Fields added with token usage (docs/ledger.md); a ledger written
+    // before them reads as zeros and empties.
+    auto usage = object["usage"];
+    if (!usage.error() && !usage.is_null()) {
+      if (!CheckUsageElement(usage.value_unsafe()).ok()) return invalid("malformed `usage`");
+      UsageFromElement(usage.value_unsafe(), &e.usage);
+    }
+    if (!get_uint("deviations", &e.deviations, false)) return invalid("non-integer `deviations`");
+    simdjson::dom::array models;
+    if (!object["models"].get_array().get(models)) {
+      for (simdjson::dom::element m : models) {
+        std::string_view name;
+        if (m.get_string().get(name)) return invalid("non-string in `models`");
+        e.models.emplace_back(name);
+      }
+    }
+    get_string("source", &e.source);
+    e.labels = LabelsFromObject(object);
     entries.push_back(std::move(e));
   }
   return entries;
@@ -334,6 +363,15 @@ std::string FormatLedgerShow(const LedgerEntry& e) {
           "\nduration_ms: ", e.duration_ms ? Cat(*e.duration_ms) : "unknown", "\n");
   if (e.torn_tail) {
     Append(&out, "torn_tail: yes (run `traceframe repair --file ", e.trace_path, "`)\n");
+  }
+  // Only when there is something to say, so entries of older traces print
+  // as before.
+  if (e.deviations > 0) Append(&out, "deviations: ", e.deviations, "\n");
+  if (e.usage.any()) Append(&out, "tokens: ", UsageText(e.usage), "\n");
+  if (!e.labels.empty()) {
+    out.append("labels:");
+    for (const auto& [key, value] : e.labels) Append(&out, " ", key, "=", value);
+    out.append("\n");
   }
   return out;
 }

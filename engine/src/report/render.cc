@@ -23,6 +23,7 @@
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
 #include "traceframe/trace_reader.h"
+#include "traceframe/usage.h"
 #include "util/file_util.h"
 
 namespace traceframe {
@@ -392,6 +393,12 @@ class ToolTracker {
 
 // ---------------------------------------------------------------- the page
 
+// Deviations (agent.guess, plan.deviation) have their own accent: a pink
+// that no other kind uses, so a guess stands out from warnings and errors.
+constexpr std::string_view kDeviationCss =
+    ":root{--dev:#db2777;--dev-bg:#fce7f3}.dev{--c:var(--dev);--c-bg:var(--dev-bg)}"
+    ".badge.dev{background:var(--c-bg);color:var(--c)}.ev-dev{--accent:var(--dev)}\n";
+
 constexpr std::string_view kCss = R"css(
 :root{--bg:#f4f6fb;--card:#fff;--ink:#1f2933;--muted:#64748b;--line:#e2e8f0;
 --ok:#16a34a;--ok-bg:#dcfce7;--bad:#dc2626;--bad-bg:#fee2e2;--warn:#d97706;--warn-bg:#fef3c7;
@@ -694,6 +701,11 @@ void PageRenderer::Stats() {
   card(s.tool_failures > 0 ? "bad" : "", Thousands(s.tool_failures), "tool failures");
   card("info", Thousands(s.permission_decisions), "permissions");
   card(s.errors > 0 ? "bad" : "", Thousands(s.errors), "errors");
+  if (s.deviations > 0) card("dev", Thousands(s.deviations), "deviations");
+  if (s.usage.any()) {
+    card("model", Thousands(s.usage.input_tokens), "input tokens");
+    card("model", Thousands(s.usage.output_tokens), "output tokens");
+  }
   card("", HumanDuration(s.duration_ms()), "duration");
   Raw("</section>\n");
 }
@@ -796,6 +808,17 @@ void PageRenderer::EventBody(const EventView& e, element p) {
       if (auto provider = StrField(p, "provider")) KvBadge("provider", "model", *provider);
       KvChip("model", StrField(p, "model"));
       KvText("purpose", StrField(p, "purpose"));
+      if (e.usage) KvText("tokens", UsageText(*e.usage));
+      break;
+    case EventKind::kAgentGuess:
+      KvCallout("assumption", StrField(p, "assumption"), "dev");
+      KvText("why", StrField(p, "why"));
+      KvText("prevention", StrField(p, "prevention"));
+      break;
+    case EventKind::kPlanDeviation:
+      KvText("plan", StrField(p, "plan"));
+      KvCallout("deviation", StrField(p, "deviation"), "dev");
+      KvText("why", StrField(p, "why"));
       break;
     case EventKind::kToolCall: {
       if (auto tool = StrField(p, "tool")) KvBadge("tool", "tool", *tool);
@@ -882,6 +905,7 @@ void PageRenderer::EventBody(const EventView& e, element p) {
     case EventKind::kRunFinished:
       if (auto status = StrField(p, "status")) KvBadge("status", StatusCss(*status), *status);
       KvText("summary", StrField(p, "summary"));
+      if (e.usage) KvText("tokens", UsageText(*e.usage));
       break;
   }
   const std::string_view raw = RawPayload(e.line);
@@ -937,6 +961,11 @@ void PageRenderer::RenderEvent(const EventView& e, element payload) {
     case EventKind::kError:
       accent = "ev-bad";
       kind_css = "bad";
+      break;
+    case EventKind::kAgentGuess:
+    case EventKind::kPlanDeviation:
+      accent = "ev-dev";
+      kind_css = "dev";
       break;
     case EventKind::kRunFinished: {
       const std::string_view status = StrField(payload, "status").value_or("");
@@ -1058,6 +1087,9 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
   Escaped(summary_.run_id);
   Raw("</title><style>");
   Raw(kCss);
+  // Only traces that use them get the newer rules, so the page of a trace
+  // without deviations or tokens stays byte-identical (docs/format.md).
+  if (summary_.deviations > 0) Raw(kDeviationCss);
   Raw("</style></head>\n<body><main>\n");
   Hero(total, omitted);
   Stats();

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "format/payload_facts.h"
 #include "index/index_internal.h"
 #include "read/scan.h"
 #include "read/trace_analysis.h"
@@ -49,6 +50,11 @@ TraceSummary SummaryFromFacts(const IndexFacts& f, const std::optional<TornTail>
   s.last_seq = f.last_seq;
   if (f.finished) s.finished_ts_ms = f.last_ts_ms;
   s.torn_tail = torn;
+  s.usage = f.usage();
+  s.deviations = f.count(EventKind::kAgentGuess) + f.count(EventKind::kPlanDeviation);
+  s.models = f.models;
+  s.source = f.source;
+  s.labels = f.labels;
   return s;
 }
 
@@ -117,8 +123,15 @@ std::string FormatSummaryText(const TraceSummary& s) {
       Cat("run_id: ", s.run_id, "\nstatus: ", s.status, "\nevents: ", s.events,
           "\nmodel_calls: ", s.model_calls, "\ntool_calls: ", s.tool_calls,
           "\ntool_results: ", s.tool_results, "\ntool_failures: ", s.tool_failures,
-          "\npermission_decisions: ", s.permission_decisions, "\nerrors: ", s.errors,
-          "\nduration: ", HumanDuration(s.duration_ms()), "\nduration_ms: ", s.duration_ms(), "\n");
+          "\npermission_decisions: ", s.permission_decisions, "\nerrors: ", s.errors, "\n");
+  // Lines for facts older traces never have come only when there is
+  // something to say, so their text stays the earlier tool's byte for byte;
+  // `deviations:` sits before `duration:` as the renamed earlier tool
+  // prints it.
+  if (s.deviations > 0) Append(&out, "deviations: ", s.deviations, "\n");
+  if (s.usage.any()) Append(&out, "tokens: ", UsageText(s.usage), "\n");
+  Append(&out, "duration: ", HumanDuration(s.duration_ms()), "\nduration_ms: ", s.duration_ms(),
+         "\n");
   if (s.torn_tail) {
     Append(&out, "torn_tail: ", s.torn_tail->length, " bytes at byte ", s.torn_tail->offset,
            " (run `traceframe repair`)\n");
@@ -157,6 +170,10 @@ std::string FormatSummaryJson(const TraceSummary& s) {
   } else {
     w.Null("torn_tail");
   }
+  w.Raw("usage", UsageJson(s.usage)).Uint("deviations", s.deviations);
+  w.Raw("models", JsonStringArray(s.models))
+      .String("source", s.source)
+      .Raw("labels", LabelsJson(s.labels));
   w.Finish();
   return out;
 }

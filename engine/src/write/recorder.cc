@@ -52,6 +52,7 @@
 #include "traceframe/index.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
+#include "traceframe/usage.h"
 #include "traceframe/writer.h"
 #include "util/file_lock.h"
 #include "util/file_util.h"
@@ -775,8 +776,19 @@ absl::StatusOr<std::unique_ptr<TraceRecorder>> TraceRecorder::Start(const std::s
           Cat("invalid run.started payload: ", ToStd(canonical.status().message())));
     }
     started = std::move(*canonical);
+    if (!options.labels.empty()) {
+      // Labels go into the caller's object as `labels` (docs/format.md).
+      if (started.size() < 2 || started.front() != '{') {
+        return absl::InvalidArgumentError(
+            "RecorderOptions::labels needs a run.started payload that is a JSON object");
+      }
+      started.pop_back();
+      Append(&started, started.size() > 1 ? "," : "", "\"labels\":", LabelsJson(options.labels),
+             "}");
+    }
   } else {
-    started = DefaultStartedPayload();
+    started = DefaultStartedPayload(
+        options.labels.empty() ? std::string() : Cat("\"labels\":", LabelsJson(options.labels)));
   }
   const absl::Duration timeout =
       options.lock_timeout ? *options.lock_timeout : DefaultLockTimeout();
@@ -818,6 +830,15 @@ absl::Status TraceRecorder::ModelCall(std::string_view provider, std::string_vie
   payload.clear();
   JsonObjectWriter w(&payload);
   w.String("model", model).String("provider", provider).Finish();
+  return impl_->Submit(EventKind::kModelCall, payload, false).status();
+}
+
+absl::Status TraceRecorder::ModelCall(std::string_view provider, std::string_view model,
+                                      const TokenUsage& usage) {
+  thread_local std::string payload;
+  payload.clear();
+  JsonObjectWriter w(&payload);
+  w.String("model", model).String("provider", provider).Raw("usage", UsageJson(usage)).Finish();
   return impl_->Submit(EventKind::kModelCall, payload, false).status();
 }
 
@@ -886,6 +907,8 @@ absl::StatusOr<uint64_t> TraceRecorder::Record(EventKind kind, std::string_view 
     return absl::InvalidArgumentError(Cat("invalid JSON payload for ", EventKindName(kind), ": ",
                                           ToStd(canonical.status().message())));
   }
+  absl::Status conventions = CheckPayloadUsage(kind, *canonical);
+  if (!conventions.ok()) return conventions;
   if (kind == EventKind::kRunFinished) {
     absl::StatusOr<uint64_t> seq = impl_->Submit(kind, *canonical, true);
     if (!seq.ok()) return seq;
