@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli.h"
+#include "stream_commands.h"
 #include "traceframe/event.h"
 #include "traceframe/inspect.h"
 #include "traceframe/json.h"
@@ -124,16 +125,23 @@ void Install(CLI::App& app, Action& action) {
     auto payload = std::make_shared<std::string>();
     auto payload_file = std::make_shared<std::string>();
     cmd->add_option("--file", *file, "Trace file")->required();
-    cmd->add_option("--kind", *kind,
-                    "model.call, tool.call, tool.result, permission.decision, error, "
-                    "agent.guess, plan.deviation or run.finished")
-        ->required();
+    auto* kind_opt = cmd->add_option("--kind", *kind,
+                                     "model.call, tool.call, tool.result, permission.decision, "
+                                     "error, agent.guess, plan.deviation or run.finished");
     auto* inline_opt = cmd->add_option("--payload", *payload, "Event payload (any JSON value)");
     auto* file_opt = cmd->add_option("--payload-file", *payload_file,
                                      "Read the payload from a file ('-' for stdin)");
     inline_opt->excludes(file_opt);
+    // --stream and its options (cli/stream_commands.cc).
+    auto stream = std::make_shared<StreamFlags>();
+    AddStreamOptions(cmd, stream.get(), {kind_opt, inline_opt, file_opt});
     cmd->callback([=, &action] {
       action = [=]() -> int {
+        if (stream->enabled) return RunRecordStream(*file, *stream);
+        if (kind->empty()) {
+          ReportError("record needs --kind KIND (or --stream)");
+          return kExitUsage;
+        }
         absl::StatusOr<EventKind> parsed = ParseEventKindOrError(*kind);
         if (!parsed.ok()) return ReportError(parsed.status());
         if (*parsed == EventKind::kRunStarted) {

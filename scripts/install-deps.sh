@@ -4,7 +4,9 @@
 set -euo pipefail
 PKGS=(cmake ninja-build g++ clang clang-format libclang-rt-14-dev llvm
       libabsl-dev libsimdjson-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-      gcovr git jq python3
+      gcovr git jq python3 curl
+      libcurl4-openssl-dev zlib1g-dev  # traceframe-ship (HTTP to ClickHouse)
+      clickhouse-server clickhouse-client  # scripts/clickhouse-gate.sh
       chromium)  # scripts/render-browser-smoke.sh loads rendered reports headless
 missing=()
 for p in "${PKGS[@]}"; do

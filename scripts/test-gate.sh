@@ -46,6 +46,11 @@ ctest --test-dir build/release --output-on-failure -j "$TRACEFRAME_JOBS" --no-te
 stage "shell smokes"
 run_smokes "$PWD/build/release/cli/traceframe"
 
+# A real ClickHouse (Debian's clickhouse-server, loopback ports, temp dir):
+# traceframe ship end to end, kill -9, server restart, a two-shard cluster.
+stage "ClickHouse: traceframe ship against real servers"
+TRACEFRAME_BIN="$PWD/build/release/cli/traceframe" bash scripts/clickhouse-gate.sh
+
 stage "ASan + UBSan: all tests"
 if ! skipped asan; then
   bash scripts/build.sh asan

@@ -47,8 +47,9 @@ TEST(CliUsageTest, RecordUsageAndDeviationsThenSummarize) {
               "{\"usage\":{\"input_tokens\":-1}}"},
              dir.path());
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(Has(r.err, "Error: invalid model.call payload: `usage.input_tokens` must be a "
-                         "non-negative integer"))
+  EXPECT_TRUE(Has(r.err,
+                  "Error: invalid model.call payload: `usage.input_tokens` must be a "
+                  "non-negative integer"))
       << r.err;
   EXPECT_EQ(ReadFileOrDie(dir.File("t.traceframe")), before);
   ASSERT_EQ(RunCli({"finish", "--file", "t.traceframe"}, dir.path()).exit_code, 0);
@@ -57,14 +58,16 @@ TEST(CliUsageTest, RecordUsageAndDeviationsThenSummarize) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = RunCli({"summary", "--file", "t.traceframe"}, dir.path());
   ASSERT_EQ(r.exit_code, 0);
-  EXPECT_TRUE(Has(r.out, "errors: 0\ndeviations: 2\ntokens: 100 in (60 cache read, 10 cache "
-                         "write), 20 out (5 reasoning)\nduration: "))
+  EXPECT_TRUE(Has(r.out,
+                  "errors: 0\ndeviations: 2\ntokens: 100 in (60 cache read, 10 cache "
+                  "write), 20 out (5 reasoning)\nduration: "))
       << r.out;
   r = RunCli({"summary", "--file", "t.traceframe", "--json"}, dir.path());
-  EXPECT_TRUE(Has(r.out, "\"usage\":{\"input_tokens\":100,\"output_tokens\":20,"
-                         "\"cache_read_input_tokens\":60,\"cache_creation_input_tokens\":10,"
-                         "\"reasoning_output_tokens\":5},\"deviations\":2,\"models\":[\"claude-x\"],"
-                         "\"source\":\"\",\"labels\":{\"task\":\"t1\",\"variant\":\"b\"}"))
+  EXPECT_TRUE(Has(r.out,
+                  "\"usage\":{\"input_tokens\":100,\"output_tokens\":20,"
+                  "\"cache_read_input_tokens\":60,\"cache_creation_input_tokens\":10,"
+                  "\"reasoning_output_tokens\":5},\"deviations\":2,\"models\":[\"claude-x\"],"
+                  "\"source\":\"\",\"labels\":{\"task\":\"t1\",\"variant\":\"b\"}"))
       << r.out;
   // inspect shows the kinds; render gives deviations their own accent and
   // a tokens card.
@@ -124,10 +127,10 @@ TEST(CliUsageTest, LabelsOnRunAndHooks) {
 
 TEST(CliUsageTest, LedgerCarriesTheNewFieldsAndExportsJsonl) {
   TempDir dir;
-  ASSERT_EQ(RunCli({"init", "--file", "runs/a.traceframe", "--run-id", "a", "--label", "v=1"},
-                   dir.path())
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunCli({"init", "--file", "runs/a.traceframe", "--run-id", "a", "--label", "v=1"}, dir.path())
+          .exit_code,
+      0);
   ASSERT_EQ(RunCli({"record", "--file", "runs/a.traceframe", "--kind", "model.call", "--payload",
                     "{\"model\":\"m\",\"usage\":{\"input_tokens\":9,\"output_tokens\":2}}"},
                    dir.path())
@@ -136,18 +139,19 @@ TEST(CliUsageTest, LedgerCarriesTheNewFieldsAndExportsJsonl) {
   ASSERT_EQ(RunCli({"finish", "--file", "runs/a.traceframe"}, dir.path()).exit_code, 0);
   ASSERT_EQ(RunCli({"init", "--file", "runs/b.traceframe", "--run-id", "b"}, dir.path()).exit_code,
             0);
-  ASSERT_EQ(RunCli({"ledger", "rebuild", "--dir", "runs", "--out", "ledger.jsonl"}, dir.path())
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunCli({"ledger", "rebuild", "--dir", "runs", "--out", "ledger.jsonl"}, dir.path()).exit_code,
+      0);
   CliResult r = RunCli({"ledger", "export", "--jsonl", "--file", "ledger.jsonl"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> lines = SplitLines(r.out);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_TRUE(Has(lines[0], "{\"version\":1,\"run_id\":\"a\",\"trace_path\":")) << lines[0];
-  EXPECT_TRUE(Has(lines[0], "\"torn_tail\":false,\"usage\":{\"input_tokens\":9,\"output_tokens\":2,"
-                            "\"cache_read_input_tokens\":0,\"cache_creation_input_tokens\":0,"
-                            "\"reasoning_output_tokens\":0},\"deviations\":0,\"models\":[\"m\"],"
-                            "\"source\":\"\",\"labels\":{\"v\":\"1\"}}"))
+  EXPECT_TRUE(Has(lines[0],
+                  "\"torn_tail\":false,\"usage\":{\"input_tokens\":9,\"output_tokens\":2,"
+                  "\"cache_read_input_tokens\":0,\"cache_creation_input_tokens\":0,"
+                  "\"reasoning_output_tokens\":0},\"deviations\":0,\"models\":[\"m\"],"
+                  "\"source\":\"\",\"labels\":{\"v\":\"1\"}}"))
       << lines[0];
   EXPECT_TRUE(Has(lines[1], "\"run_id\":\"b\""));
   EXPECT_TRUE(Has(lines[1], "\"usage\":{\"input_tokens\":0,"));

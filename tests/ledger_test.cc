@@ -110,7 +110,10 @@ TEST(LedgerTest, LineFormatKeepsReferenceFieldOrderPlusExtras) {
             R"({"version":1,"run_id":"fixed","trace_path":"/r/fixed.traceframe",)"
             R"("status":"success","event_count":4,"model_calls":0,"tool_calls":1,)"
             R"("tool_results":1,"tool_failures":0,"permission_decisions":0,"errors":0,)"
-            R"("started_ms":7,"finished_ms":8,"duration_ms":1,"torn_tail":false})");
+            R"("started_ms":7,"finished_ms":8,"duration_ms":1,"torn_tail":false,)"
+            R"("usage":{"input_tokens":0,"output_tokens":0,"cache_read_input_tokens":0,)"
+            R"("cache_creation_input_tokens":0,"reasoning_output_tokens":0},)"
+            R"("deviations":0,"models":[],"source":"","labels":{}})");
   e.finished_ms.reset();
   EXPECT_THAT(LedgerEntryJson(e), HasSubstr(R"("finished_ms":null)"));
 }

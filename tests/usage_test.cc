@@ -3,6 +3,8 @@
 // by the full scan and by the sidecar index (format version 2).
 #include "traceframe/usage.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -152,10 +154,9 @@ TEST(UsageSummaryTest, RunFinishedTotalWins) {
 TEST(UsageSummaryTest, NoUsageKeepsTheEarlierText) {
   TempDir dir;
   const std::string path = dir.File("t.traceframe");
-  WriteFileOrDie(path, EventLine("r", "e0", "run.started", 1000, 0, "{}") + "\n" +
-                           EventLine("r", "e1", "run.finished", 1000, 1,
-                                     "{\"status\":\"success\"}") +
-                           "\n");
+  WriteFileOrDie(
+      path, EventLine("r", "e0", "run.started", 1000, 0, "{}") + "\n" +
+                EventLine("r", "e1", "run.finished", 1000, 1, "{\"status\":\"success\"}") + "\n");
   absl::StatusOr<TraceSummary> s = SummarizeTrace(path);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(FormatSummaryText(*s),
@@ -237,6 +238,38 @@ TEST(IndexV2Test, AppendsKeepUsageAndModelsCurrent) {
   EXPECT_EQ(index->facts.models, (std::vector<std::string>{"m1", "m2"}));
   EXPECT_EQ(index->facts.labels, (Labels{{"k", "v"}}));
   EXPECT_EQ(index->facts.count(EventKind::kPlanDeviation), 1u);
+  absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->state, "ok") << check->detail;
+}
+
+ino_t Inode(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// A trace with labels and a source (meta in the index strings) still takes
+// the O(1) in-place path: the index file is updated, not replaced. Only a
+// model not seen before rewrites it (still without scanning the trace).
+TEST(IndexV2Test, LabeledTraceAppendsInPlace) {
+  TempDir dir;
+  const std::string path = dir.File("t.traceframe");
+  ASSERT_TRUE(InitTrace(path, "r", "{\"source\":\"codex\",\"labels\":{\"k\":\"v\"}}", false).ok());
+  ASSERT_TRUE(AppendEvent(path, EventKind::kModelCall, "{\"model\":\"m1\"}").ok());
+  const ino_t before = Inode(IndexPathFor(path));
+  ASSERT_NE(before, 0u);
+  ASSERT_TRUE(AppendEvent(path, EventKind::kToolCall, "{\"tool\":\"shell\"}").ok());
+  ASSERT_TRUE(
+      AppendEvent(path, EventKind::kModelCall, "{\"model\":\"m1\",\"usage\":{\"input_tokens\":5}}")
+          .ok());
+  EXPECT_EQ(Inode(IndexPathFor(path)), before);  // in place
+  ASSERT_TRUE(AppendEvent(path, EventKind::kModelCall, "{\"model\":\"m2\"}").ok());
+  absl::StatusOr<TraceIndex> index = LoadIndex(path);
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ(index->facts.covered_bytes, ReadFileOrDie(path).size());
+  EXPECT_EQ(index->facts.source, "codex");
+  EXPECT_EQ(index->facts.models, (std::vector<std::string>{"m1", "m2"}));
+  EXPECT_EQ(index->facts.call_usage.input_tokens, 5u);
   absl::StatusOr<IndexCheckReport> check = CheckIndex(path);
   ASSERT_TRUE(check.ok());
   EXPECT_EQ(check->state, "ok") << check->detail;

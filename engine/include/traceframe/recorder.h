@@ -144,6 +144,10 @@ class TraceRecorder {
   // run.started is refused (Start writes it); run.finished closes the run as
   // Finish does.
   absl::StatusOr<uint64_t> Record(EventKind kind, std::string_view payload_json);
+  // The same with the event's ts_ms given by the caller (ms since the epoch,
+  // >= 0) instead of the clock. File order still never goes back in time: a
+  // ts_ms below the previous event's is written as the previous one's.
+  absl::StatusOr<uint64_t> Record(EventKind kind, std::string_view payload_json, int64_t ts_ms);
 
   // Returns once every event recorded before the call is durable (per the
   // sync policy), or the sticky error.
@@ -154,6 +158,23 @@ class TraceRecorder {
   // FailedPrecondition. The lock is held until the recorder is destroyed.
   absl::Status Finish(std::string_view status,
                       std::optional<std::string_view> summary = std::nullopt);
+
+  // The durable watermark: every event with a seq at or below it is durable
+  // under the sync policy (written and fdatasync'ed; under kNone, written to
+  // the kernel), so it survives a crash (kNone: a process crash). It starts
+  // at the trace's last seq when the recorder opened it, never goes back and
+  // stops moving once the recorder failed. One atomic load: any thread may
+  // poll it. (An event refused after run.finished still moves it: its seq
+  // was claimed but nothing was written for it.)
+  uint64_t durable_seq() const;
+
+  // Waits until durable_seq() > after_seq, or `timeout` passes, and returns
+  // durable_seq(); the sticky error once the recorder failed. Unlike Flush()
+  // it does not ask for an early sync: events become durable at the policy's
+  // pace (kBatch: within about 2 x max_delay of being recorded), so a thread
+  // that acknowledges events as they become durable (record --stream --ack,
+  // docs/harness-integration.md) adds no syncs and no work on the hot path.
+  absl::StatusOr<uint64_t> WaitDurableSeq(uint64_t after_seq, absl::Duration timeout);
 
   // OK, or the sticky error that failed the recorder.
   absl::Status status() const;

@@ -718,10 +718,9 @@ TraceIndex EmptyIndex() {
 
 // ---- Writing index files.
 
-absl::Status WriteIndexFile(const std::string& trace_path, const TraceIndex& index) {
+absl::Status WriteIndexBytes(const std::string& trace_path, const std::string& bytes) {
   const std::string path = IndexPathFor(trace_path);
   const std::string tmp = TempPathBeside(path);
-  const std::string bytes = EncodeIndex(index);
   // The index tells what the trace holds (run id, counts): it gets the
   // trace's permissions, so a private trace keeps a private index.
   struct stat st;
@@ -739,6 +738,10 @@ absl::Status WriteIndexFile(const std::string& trace_path, const TraceIndex& ind
   }
   if (!status.ok()) ::unlink(tmp.c_str());
   return status;
+}
+
+absl::Status WriteIndexFile(const std::string& trace_path, const TraceIndex& index) {
+  return WriteIndexBytes(trace_path, EncodeIndex(index));
 }
 
 bool SameFile(int fd, const std::string& path) {
@@ -824,15 +827,29 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
   Header h = *decoded;
   if (h.events == 0 || h.covered_bytes != before.size || h.last_seq != before.last_seq ||
       h.last_kind != static_cast<uint32_t>(before.last_kind) || h.last_ts_ms != before.last_ts_ms ||
-      h.status_len != 0 || h.strings_hash != Fnv1a(before.run_id) ||
-      h.run_id_len != before.run_id.size()) {
+      h.status_len != 0 || h.run_id_len != before.run_id.size()) {
     return false;
   }
-  const uint64_t entries_end = h.entries_offset() + h.entry_count * kEntrySize;
+  // The strings (run id, then meta: source, labels, models; no status before
+  // run.finished) are small: read them when there is meta, else the run id
+  // alone is hashed.
+  IndexFacts meta;
+  if (h.meta_len == 0) {
+    if (h.strings_hash != Fnv1a(before.run_id)) return false;
+  } else {
+    std::string strings;
+    if (!ReadExact(idx_fd, kHeaderSize, h.strings_len(), &strings) ||
+        Fnv1a(strings) != h.strings_hash || strings.compare(0, h.run_id_len, before.run_id) != 0 ||
+        !DecodeMeta(std::string_view(strings).substr(h.run_id_len), &meta)) {
+      return false;
+    }
+  }
+  const uint64_t old_entries_offset = h.entries_offset();
+  const uint64_t old_entry_count = h.entry_count;
+  const uint64_t entries_end = old_entries_offset + h.entry_count * kEntrySize;
   if (FileSize(idx_fd) < entries_end) return false;
   uint64_t expect = before.size + (before.needs_newline ? 1 : 0);
-  // The models seen so far, read only when a model.call names one.
-  std::optional<std::vector<std::string>> models;
+  bool meta_changed = false;  // a model not seen before
   std::string new_entries;
   uint64_t prev_offset = h.last_event_offset;
   uint64_t prev_seq = h.last_seq;
@@ -856,22 +873,7 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
       EventView view;
       if (!ParseWrittenLine(line, &view)) return false;
       if (view.usage) h.call_usage += *view.usage;
-      if (view.model) {
-        if (!models) {
-          // The strings section: run id, status (none here), meta.
-          std::string strings;
-          IndexFacts meta;
-          if (!ReadExact(idx_fd, kHeaderSize, h.strings_len(), &strings) ||
-              Fnv1a(strings) != h.strings_hash ||
-              !DecodeMeta(strings.substr(h.run_id_len), &meta)) {
-            return false;
-          }
-          models = std::move(meta.models);
-        }
-        // A new model changes the strings section: the slow path rewrites.
-        std::vector<std::string> grown = *models;
-        if (NoteModel(&grown, *view.model)) return false;
-      }
+      if (view.model && NoteModel(&meta.models, *view.model)) meta_changed = true;
     }
     ++h.events;
     ++h.covered_lines;
@@ -893,6 +895,26 @@ bool UpdateInPlace(const IndexWrite& w, int idx_fd) {
   h.last_event_len = content.size();
   h.last_event_hash = Fnv1a(content);
   h.covered_bytes = expect;
+  if (meta_changed) {
+    // A new model grows the strings, which moves the entries: rewrite the
+    // file whole (temp + rename) from what it held plus these lines; still
+    // no scan of the trace, so a big write stays cheap.
+    std::string old_entries;
+    if (!ReadExact(idx_fd, old_entries_offset, old_entry_count * kEntrySize, &old_entries)) {
+      return false;
+    }
+    const std::string meta_json = MetaJson(meta);
+    h.meta_len = static_cast<uint32_t>(meta_json.size());
+    h.strings_hash = Fnv1a(meta_json, Fnv1a(before.run_id));
+    h.entries_hash = Fnv1a(new_entries, h.entries_hash);
+    std::string out = EncodeHeader(h);
+    out.append(before.run_id);
+    out.append(meta_json);
+    out.resize(h.entries_offset(), '\0');
+    out.append(old_entries);
+    out.append(new_entries);
+    return WriteIndexBytes(w.trace_path, out).ok();
+  }
   if (!new_entries.empty()) {
     if (!WriteExact(idx_fd, entries_end, new_entries)) return false;
     h.entries_hash = Fnv1a(new_entries, h.entries_hash);
@@ -1119,6 +1141,8 @@ void UpdateIndexAfterWrite(const IndexWrite& w) {
         // path scans one line, not the whole write: a recorder's last round
         // can be megabytes, far over what the slow path may scan.
         IndexWrite before_finish;
+        before_finish.trace_path = w.trace_path;
+        before_finish.trace_fd = w.trace_fd;
         before_finish.before = w.before;
         before_finish.lines.assign(w.lines.begin(), w.lines.end() - 1);
         before_finish.size_after = w.lines.back().offset;

@@ -232,10 +232,19 @@ std::string TruncateUtf8Chars(std::string_view text, size_t max_chars, bool* tru
 absl::Status ValidateJson(std::string_view text) { return CanonicalizeJson(text).status(); }
 
 absl::StatusOr<std::string> CanonicalizeJson(std::string_view text) {
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(text);
+  // One parser and padded buffer per thread: a recorder or a stream
+  // canonicalizes every payload, and a fresh parser allocates each time. A
+  // parser that grew past 1 MiB for a big payload is not kept.
+  thread_local simdjson::dom::parser parser;
+  thread_local std::string padded;
+  padded.assign(text.data(), text.size());
+  padded.append(simdjson::SIMDJSON_PADDING, '\0');
   simdjson::dom::element element;
-  auto error = parser.parse(padded).get(element);
+  auto error = parser.parse(padded.data(), text.size(), false).get(element);
+  if (parser.capacity() > (size_t{1} << 20)) {
+    parser = simdjson::dom::parser();
+    padded = std::string();
+  }
   if (error) return absl::InvalidArgumentError(SimdjsonReason(error));
   std::string out(text.size(), '\0');
   size_t out_len = 0;

@@ -205,8 +205,10 @@ class TraceRecorder::Impl {
   // marks run.finished: it claims the last index and closes the run.
   // `tool_failed` tells the index whether a tool.result counts as a failure
   // (unset: the flusher parses the line to find out).
+  // `ts_ms`, when set, replaces the clock's reading.
   absl::StatusOr<uint64_t> Submit(EventKind kind, std::string_view payload_json, bool closing,
-                                  std::optional<bool> tool_failed = std::nullopt) {
+                                  std::optional<bool> tool_failed = std::nullopt,
+                                  std::optional<int64_t> ts_ms = std::nullopt) {
     if (failed_.load(std::memory_order_acquire)) return status();
     uint64_t index;
     bool refused = false;
@@ -244,7 +246,7 @@ class TraceRecorder::Impl {
       // Byte for byte what AppendEventLine writes (a test holds them equal),
       // with the run id's escaping and the kind's text done once, not per
       // event.
-      ts = NowEpochMs();
+      ts = ts_ms ? *ts_ms : NowEpochMs();
       line.append(line_prefix_);
       AppendNewEventId(&line);
       line.append(kind_infix_[static_cast<size_t>(kind)]);
@@ -299,6 +301,32 @@ class TraceRecorder::Impl {
   absl::Status Flush() {
     if (failed_.load(std::memory_order_acquire)) return status();
     return WaitDurable(claim_.load(std::memory_order_acquire) & ~kClosedBit);
+  }
+
+  uint64_t durable_seq() const {
+    return first_seq_ + durable_count_.load(std::memory_order_acquire) - 1;
+  }
+
+  // Sleeps on progress_cv_ like WaitDurable, without RequestSync: the writer
+  // and syncer keep their own pace (PublishProgress wakes the waiter).
+  absl::StatusOr<uint64_t> WaitDurableSeq(uint64_t after_seq, absl::Duration timeout) {
+    // Indices [0, target) durable means seq first_seq_ + target - 1 is.
+    const uint64_t target = after_seq + 2 > first_seq_ ? after_seq + 2 - first_seq_ : 0;
+    auto done = [&] {
+      return durable_count_.load(std::memory_order_seq_cst) >= target ||
+             failed_.load(std::memory_order_seq_cst);
+    };
+    if (!done()) {
+      const auto deadline = Clock::now() + absl::ToChronoNanoseconds(timeout);
+      std::unique_lock<std::mutex> lock(mu_);
+      progress_waiters_.fetch_add(1, std::memory_order_seq_cst);
+      while (!done() && Clock::now() < deadline) {
+        progress_cv_.wait_until(lock, std::min(deadline, Clock::now() + kSafetyNetWait));
+      }
+      progress_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+    if (failed_.load(std::memory_order_acquire)) return status();
+    return durable_seq();
   }
 
  private:
@@ -919,7 +947,32 @@ absl::StatusOr<uint64_t> TraceRecorder::Record(EventKind kind, std::string_view 
   return impl_->Submit(kind, *canonical, false);
 }
 
+absl::StatusOr<uint64_t> TraceRecorder::Record(EventKind kind, std::string_view payload_json,
+                                               int64_t ts_ms) {
+  if (kind == EventKind::kRunStarted) return Record(kind, payload_json);  // refused there
+  if (ts_ms < 0) {
+    return absl::InvalidArgumentError(Cat("ts_ms must be >= 0, got ", ts_ms));
+  }
+  absl::StatusOr<std::string> canonical = CanonicalizeJson(payload_json);
+  if (!canonical.ok()) {
+    return absl::InvalidArgumentError(Cat("invalid JSON payload for ", EventKindName(kind), ": ",
+                                          ToStd(canonical.status().message())));
+  }
+  const bool closing = kind == EventKind::kRunFinished;
+  absl::StatusOr<uint64_t> seq = impl_->Submit(kind, *canonical, closing, std::nullopt, ts_ms);
+  if (!seq.ok() || !closing) return seq;
+  absl::Status flushed = impl_->Flush();
+  if (!flushed.ok()) return flushed;
+  return seq;
+}
+
 absl::Status TraceRecorder::Flush() { return impl_->Flush(); }
+
+uint64_t TraceRecorder::durable_seq() const { return impl_->durable_seq(); }
+
+absl::StatusOr<uint64_t> TraceRecorder::WaitDurableSeq(uint64_t after_seq, absl::Duration timeout) {
+  return impl_->WaitDurableSeq(after_seq, timeout);
+}
 
 absl::Status TraceRecorder::Finish(std::string_view status,
                                    std::optional<std::string_view> summary) {
