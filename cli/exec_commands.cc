@@ -98,11 +98,14 @@ void Install(CLI::App& app, Action& action) {
     auto file = std::make_shared<std::string>();
     auto run_id = std::make_shared<std::string>();
     auto force = std::make_shared<bool>(false);
+    auto quiet = std::make_shared<bool>(false);
     cmd->add_option("--file", *file,
                     "Trace file to create (default: .traceframe/runs/<run_id>.traceframe)");
     cmd->add_option("--run-id", *run_id,
                     "Run id (default: UTC time to the ms, a random part and the command name)");
     cmd->add_flag("--force", *force, "Atomically replace an existing trace at --file/--run-id");
+    cmd->add_flag("--quiet", *quiet,
+                  "No run/exec/finish blocks on stderr (errors are still reported)");
     auto label_args = std::make_shared<std::vector<std::string>>();
     AddLabelOption(cmd, label_args.get());
     AddTrailingCommand(cmd);
@@ -110,23 +113,28 @@ void Install(CLI::App& app, Action& action) {
       std::vector<std::string> argv = TrailingCommand(cmd);
       const Labels labels = ParseLabelsOrThrow(*label_args);
       action = [=]() -> int {
+        // Every traceframe line goes to stderr: stdout belongs to the wrapped
+        // command, byte for byte, so `run -- cmd | jq` works (docs/exec.md).
+        const bool loud = !*quiet;
         RunOptions options;
         options.labels = labels;
         options.path = *file;
         options.run_id = *run_id;
         options.force = *force;
-        options.on_started = [](const std::string& path, const std::string& id,
-                                const std::string& command) {
-          PrintBlock(stdout, "run", {{"file", path}, {"run_id", id}, {"command", command}});
-          std::fflush(stdout);  // before the child's output, which bypasses stdio
+        options.on_started = [loud](const std::string& path, const std::string& id,
+                                    const std::string& command) {
+          if (!loud) return;
+          PrintBlock(stderr, "run", {{"file", path}, {"run_id", id}, {"command", command}});
+          std::fflush(stderr);  // before the child's output, which bypasses stdio
         };
+        std::fflush(stdout);  // the child writes to our descriptor directly
         absl::StatusOr<RunRecord> record = RunTrace(argv, options);
         if (!record.ok()) return ReportError(record.status());
-        if (record->exec && record->exec->outcome.spawned) {
+        if (loud && record->exec && record->exec->outcome.spawned) {
           PrintExecBlock(record->path, *record->exec);
         }
-        if (record->finish_seq) {
-          PrintBlock(stdout, "finish",
+        if (loud && record->finish_seq) {
+          PrintBlock(stderr, "finish",
                      {{"file", record->path},
                       {"status", record->finish_status},
                       {"seq", Cat(*record->finish_seq)}});

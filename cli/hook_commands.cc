@@ -57,15 +57,22 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
-int HookInstall(HookInstallOptions options) {
+int HookInstall(HookInstallOptions requested, bool file_given) {
+  absl::StatusOr<HookInstallOptions> resolved = ResolveHookInstall(requested, file_given, ".");
+  if (!resolved.ok()) return ReportError(resolved.status());
+  HookInstallOptions options = *std::move(resolved);
   options.source = NormalizeSource(options.source);
   absl::StatusOr<HookInstallResult> result = InstallHooks(options);
   if (!result.ok()) return ReportError(result.status());
   const std::string format(HookFileFormatName(result->format));
+  const std::string host = HookHostNote(options);
   if (options.print) {
-    PrintBlock(stdout, "hook install (print)",
+    // The snippet alone on stdout, so `hook install --print > file` or `| jq`
+    // works; the explanation goes to stderr.
+    PrintBlock(stderr, "hook install (print)",
                {{"file", options.file},
                 {"format", format},
+                {"host", host},
                 {"command", result->command},
                 {"note",
                  "paste this into the host's hooks/settings file; traceframe writes nothing in "
@@ -76,6 +83,7 @@ int HookInstall(HookInstallOptions options) {
   PrintBlock(stdout, "hook install",
              {{"file", options.file},
               {"format", format},
+              {"host", host},
               {"command", result->command},
               {"result", result->result}});
   return kExitOk;
@@ -95,8 +103,19 @@ std::string ViolationJson(const PolicyViolation& v) {
   return out;
 }
 
-int PolicyCheck(const std::string& file, bool json) {
-  absl::StatusOr<PolicyReport> report = CheckPolicy(file, PolicyOptions{});
+std::string HostApprovalJson(const HostApproval& a) {
+  std::string out;
+  JsonObjectWriter w(&out);
+  w.Uint("seq", a.call_seq).Uint("ask_seq", a.ask_seq).Uint("result_seq", a.result_seq);
+  w.String("capability", a.capability).String("message", a.message);
+  w.Finish();
+  return out;
+}
+
+int PolicyCheck(const std::string& file, bool json, bool explicit_allow_only) {
+  PolicyOptions options;
+  options.explicit_allow_only = explicit_allow_only;
+  absl::StatusOr<PolicyReport> report = CheckPolicy(file, options);
   if (!report.ok()) return ReportError(report.status());
   if (json) {
     std::string out;
@@ -111,20 +130,39 @@ int PolicyCheck(const std::string& file, bool json) {
     }
     list.push_back(']');
     w.Raw("violations", list);
+    // Calls the host asked about and then ran: approved by the host, not
+    // by an explicit allow (docs/hooks.md "Policy rules").
+    std::string approvals = "[";
+    for (size_t i = 0; i < report->host_approvals.size(); ++i) {
+      if (i) approvals.push_back(',');
+      approvals.append(HostApprovalJson(report->host_approvals[i]));
+    }
+    approvals.push_back(']');
+    w.Raw("approved_by_host", approvals);
     w.Finish();
     out.push_back('\n');
     WriteStdout(out);
     return report->violations.empty() ? kExitOk : kExitFailed;
   }
+  std::vector<Field> fields = {{"file", file}};
+  if (!report->host_approvals.empty()) {
+    fields.push_back({"approved", Cat(report->host_approvals.size(),
+                                      " call(s) approved by the host (asked, then ran)")});
+  }
+  std::string approvals;
+  for (const HostApproval& a : report->host_approvals) {
+    Append(&approvals, "  approved by host: ", a.message, "\n");
+  }
   if (report->violations.empty()) {
-    PrintBlock(stdout, "policy-check", {{"file", file}, {"result", "clean"}});
+    fields.push_back({"result", "clean"});
+    WriteStdout(FormatBlock("policy-check", fields) + approvals);
     return kExitOk;
   }
   std::fflush(stdout);
-  std::string text =
-      FormatBlock("policy-check",
-                  {{"file", file}, {"result", Cat(report->violations.size(), " violation(s)")}});
+  fields.push_back({"result", Cat(report->violations.size(), " violation(s)")});
+  std::string text = FormatBlock("policy-check", fields);
   for (const PolicyViolation& v : report->violations) Append(&text, "  - ", v.message, "\n");
+  text.append(approvals);
   WriteStderr(text);
   return kExitFailed;
 }
@@ -178,9 +216,21 @@ void Install(CLI::App& app, Action& action) {
     auto options = std::make_shared<HookInstallOptions>();
     auto events = std::make_shared<std::optional<std::string>>();
     auto format = std::make_shared<std::string>("auto");
-    cmd->add_option("--file", options->file,
-                    "Hooks file (.claude/settings.json, .codex/hooks.json, .cursor/hooks.json)")
-        ->capture_default_str();
+    auto file_given = std::make_shared<bool>(false);
+    cmd->add_option_function<std::string>(
+           "--host", [options](const std::string& h) { options->host = ParseHookHost(h); },
+           "Host to wire: writes .claude/settings.json, .codex/hooks.json or .cursor/hooks.json "
+           "in its shape with its session events (default: detected from the .claude/, .codex/ "
+           "or .cursor/ directory here)")
+        ->check(CLI::IsMember({"claude-code", "codex", "cursor"}));
+    cmd->add_option_function<std::string>(
+        "--file",
+        [options, file_given](const std::string& f) {
+          options->file = f;
+          *file_given = true;
+        },
+        "Hooks file to write instead of the host's (e.g. .agent/hooks.json, read by no host "
+        "by itself)");
     cmd->add_option("--format", *format,
                     "Hooks file shape: claude (Claude Code / Codex), cursor (flat Cursor "
                     "hooks.json), or auto (cursor for a .cursor directory or a file already in "
@@ -197,11 +247,14 @@ void Install(CLI::App& app, Action& action) {
         ->capture_default_str();
     cmd->add_option_function<std::string>(
         "--events", [events](const std::string& e) { *events = e; },
-        "Comma-separated host events to wire. Default PreToolUse,PostToolUse (also e.g. "
-        "PostToolUseFailure,SessionStart,SessionEnd); for Cursor beforeShellExecution,"
-        "afterShellExecution (also e.g. beforeMCPExecution,afterMCPExecution,afterFileEdit,"
-        "sessionEnd)");
-    cmd->add_option("--dir", options->dir, "Trace directory for the wired command")
+        "Comma-separated host events to wire, in the host's names (unknown names are an "
+        "error). Default: a whole session (Claude Code: SessionStart,PreToolUse,PostToolUse,"
+        "PostToolUseFailure,PermissionRequest,PermissionDenied,SessionEnd; Codex: SessionStart,"
+        "PreToolUse,PostToolUse,PermissionRequest,SessionEnd; Cursor: sessionStart,preToolUse,"
+        "postToolUse,sessionEnd)");
+    cmd->add_option("--dir", options->dir,
+                    "Trace directory for the wired command, made absolute (under "
+                    "$CLAUDE_PROJECT_DIR for Claude Code)")
         ->capture_default_str();
     cmd->add_flag("--print", options->print, "Print the snippet; read and write nothing");
     auto label_args = std::make_shared<std::vector<std::string>>();
@@ -216,7 +269,7 @@ void Install(CLI::App& app, Action& action) {
           copy.events = SplitList(**events);
           if (copy.events.empty()) return ReportError("--events needs at least one event name");
         }
-        return HookInstall(copy);
+        return HookInstall(copy, *file_given);
       };
     });
   }
@@ -233,10 +286,14 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_flag("--allow-open", *allow_open,
                   "Accepted for compatibility; open traces are always checked");
     cmd->add_flag("--json", *json, "Print the verdict and violations as JSON on stdout");
+    auto explicit_only = std::make_shared<bool>(false);
+    cmd->add_flag("--explicit-allow-only", *explicit_only,
+                  "Only a permission.decision allow permits a sensitive call; a host's "
+                  "permission request followed by the tool running does not count as approval");
     // allow_open is captured only to keep the flag's storage alive while
     // CLI11 writes to it; it changes nothing.
-    cmd->callback([file, json, allow_open, &action] {
-      action = [file, json] { return PolicyCheck(*file, *json); };
+    cmd->callback([file, json, allow_open, explicit_only, &action] {
+      action = [file, json, explicit_only] { return PolicyCheck(*file, *json, *explicit_only); };
     });
   }
 }

@@ -58,25 +58,25 @@ if has_command ledger; then
 fi
 
 # 4. install --print writes nothing.
-p="$("$bin" hook install --print)"
-has "$p" "--dir .traceframe/runs"
-has "$p" "hook install (print)"
+p="$("$bin" hook install --file .agent/hooks.json --print 2>print.err)"
+has "$p" "--dir $PWD/.traceframe/runs"
+has "$(cat print.err)" "hook install (print)"
 [ ! -e .agent ] || fail "install --print created .agent"
 
 # 5. install twice over a foreign entry: wired, then already wired.
 mkdir -p .agent
 printf '{\n  "notify": ["say"],\n  "hooks": {\n    "PreToolUse": [\n      {"matcher": "Edit", "hooks": [{"type": "command", "command": "my-linter"}]}\n    ]\n  }\n}\n' > .agent/hooks.json
-has "$("$bin" hook install)" "wired PreToolUse and PostToolUse"
-has "$("$bin" hook install)" "already wired"
+has "$("$bin" hook install --file .agent/hooks.json)" "wired PreToolUse and PostToolUse"
+has "$("$bin" hook install --file .agent/hooks.json)" "already wired"
 [ "$(grep -c 'traceframe hook ingest' .agent/hooks.json)" -eq 2 ] || fail "expected 2 wired entries"
 grep -q my-linter .agent/hooks.json || fail "foreign entry lost"
 [ "$(head -2 .agent/hooks.json | tail -1)" = '  "notify": [' ] || fail "key order not kept"
 # Changed flags update the entry instead of reporting "already wired".
-has "$("$bin" hook install --source 'my agent')" "updated PreToolUse and PostToolUse"
+has "$("$bin" hook install --file .agent/hooks.json --source 'my agent')" "updated PreToolUse and PostToolUse"
 [ "$(grep -c 'traceframe hook ingest' .agent/hooks.json)" -eq 2 ] || fail "update duplicated entries"
 
 # 6. The wired command, run as the host runs it (through a shell).
-wired="$("$bin" hook install --print --source 'my agent' | sed -n 's/^  command     //p')"
+wired="$("$bin" hook install --file .agent/hooks.json --print --source 'my agent' 2>&1 >/dev/null | sed -n 's/^  command     //p')"
 [ -n "$wired" ] || fail "no command in --print output"
 e="$(printf '%s' '{"hook_event_name":"PreToolUse","session_id":"wired-session","tool_name":"Bash","tool_input":{"command":"ls"}}' |
   PATH="$(dirname "$bin"):$PATH" sh -c "$wired" 2>&1 >/dev/null)"
@@ -87,12 +87,13 @@ grep -q '"source":"my agent"' "$wired_trace" || fail "quoted source did not roun
 
 # 6b. Cursor's flat .cursor/hooks.json: detected from the path, wired once,
 #     and the wired command records Cursor's shell events.
-has "$("$bin" hook install --file .cursor/hooks.json --source cursor)" "wired beforeShellExecution and afterShellExecution"
-has "$("$bin" hook install --file .cursor/hooks.json --source cursor)" "already wired"
+cursor_shell=beforeShellExecution,afterShellExecution
+has "$("$bin" hook install --file .cursor/hooks.json --source cursor --events $cursor_shell)" "wired beforeShellExecution and afterShellExecution"
+has "$("$bin" hook install --file .cursor/hooks.json --source cursor --events $cursor_shell)" "already wired"
 grep -q '"version": 1' .cursor/hooks.json || fail "no version in .cursor/hooks.json"
 ! grep -q '"matcher"\|"type"' .cursor/hooks.json || fail "Claude-shaped entry in .cursor/hooks.json"
 [ "$(grep -c 'traceframe hook ingest' .cursor/hooks.json)" -eq 2 ] || fail "expected 2 Cursor entries"
-cursor_wired="$(sed -n 's/^ *"command": "\(traceframe hook ingest[^"]*\)"$/\1/p' .cursor/hooks.json | head -1)"
+cursor_wired="$(sed -n 's/^ *"command": "\([^"]*traceframe hook ingest[^"]*\)"$/\1/p' .cursor/hooks.json | head -1)"
 [ -n "$cursor_wired" ] || fail "no command in .cursor/hooks.json"
 cursor_common='"conversation_id":"conv-smoke","generation_id":"g1","workspace_roots":["/w"],"command":"npm test","cwd":"/w"'
 for payload in "{\"hook_event_name\":\"beforeShellExecution\",$cursor_common}" \

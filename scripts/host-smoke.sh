@@ -20,13 +20,15 @@ tf() { "$bin" "$@"; }
 
 # ---------------------------------------------------------------- success + failed
 tf run --run-id smoke-success -- ls -la >out.txt 2>err.txt || fail "run of a succeeding command failed"
-has out.txt "traceframe run" "run success"
-has out.txt "traceframe finish" "run success"
+# stdout is the command's own; traceframe's blocks are on stderr.
+! grep -q "traceframe run" out.txt || fail "run wrote its block to stdout"
+has err.txt "traceframe run" "run success"
+has err.txt "traceframe finish" "run success"
 has err.txt "traceframe exec" "run success"
 code=0
 tf run --run-id smoke-failed -- sh -c 'echo expected failure >&2; exit 7' >out.txt 2>err.txt || code=$?
 [ "$code" = 7 ] || fail "run must exit with the child's code 7, got $code"
-has out.txt "traceframe finish" "run failed"
+has err.txt "traceframe finish" "run failed"
 has err.txt "expected failure" "run failed"
 tf verify --file "$runs/smoke-success.traceframe" >out.txt; has out.txt "valid trace" "verify success"
 tf summary --file "$runs/smoke-success.traceframe" >out.txt; has out.txt "status: success" "summary success"

@@ -149,12 +149,14 @@ TEST(RunCliTest, LC6RunCreatesExecutesAndFinishes) {
   CliResult r = RunCli({"run", "--file", file, "--run-id", "run-lc6", "--", "sh", "-c",
                         "echo child-out; echo child-err >&2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  // Order on stdout: run block, the child's output, the finish block.
-  EXPECT_THAT(r.out, StartsWith("traceframe run\n  file        " + file +
+  // stdout is the child's alone; every traceframe block goes to stderr, in
+  // order: run block, the child's stderr, exec and finish blocks.
+  EXPECT_EQ(r.out, "child-out\n");
+  EXPECT_THAT(r.err, StartsWith("traceframe run\n  file        " + file +
                                 "\n  run_id      run-lc6\n  command     sh -c 'echo child-out; "
-                                "echo child-err >&2'\n\nchild-out\ntraceframe finish\n"));
-  EXPECT_THAT(r.out, HasSubstr("  status      success\n  seq         3\n"));
-  EXPECT_THAT(r.err, StartsWith("child-err\ntraceframe exec\n"));
+                                "echo child-err >&2'\n\nchild-err\ntraceframe exec\n"));
+  EXPECT_THAT(r.err, HasSubstr("traceframe finish\n"));
+  EXPECT_THAT(r.err, HasSubstr("  status      success\n  seq         3\n"));
   EXPECT_EQ(RunCli({"verify", "--file", file}).exit_code, 0);
   const std::string trace = ReadFileOrDie(file);
   for (const char* kind : {"run.started", "tool.call", "tool.result", "run.finished"}) {
@@ -164,11 +166,35 @@ TEST(RunCliTest, LC6RunCreatesExecutesAndFinishes) {
               HasSubstr("{\"status\":\"success\",\"summary\":\"traceframe run completed\"}"));
 }
 
+// Wrapping a command must not change its output (issue 18): `run -- seq 3 |
+// wc -l` prints 3.
+TEST(RunCliTest, RunStdoutIsByteIdenticalToTheCommands) {
+  TempDir dir;
+  const std::vector<std::string> command = {"sh", "-c", "seq 3; printf 'no newline'"};
+  CliResult own = RunProgram(command, dir.path());
+  ASSERT_EQ(own.exit_code, 0);
+  std::vector<std::string> args = {"run", "--file", dir.File("a.traceframe"), "--"};
+  args.insert(args.end(), command.begin(), command.end());
+  CliResult r = RunCli(args, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, own.out);
+  EXPECT_THAT(r.err, HasSubstr("traceframe run\n"));
+  EXPECT_THAT(r.err, HasSubstr("traceframe finish\n"));
+  // --quiet drops the blocks; the trace is still complete.
+  args[2] = dir.File("b.traceframe");
+  args.insert(args.begin() + 1, "--quiet");
+  r = RunCli(args, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, own.out);
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(RunCli({"verify", "--file", dir.File("b.traceframe")}).exit_code, 0);
+}
+
 TEST(RunCliTest, LC7RunWithoutFileUsesTheRunsDirectory) {
   TempDir dir;
   CliResult r = RunCli({"run", "--run-id", "default-demo", "--", "echo", "hi"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("  file        .traceframe/runs/default-demo.traceframe\n"));
+  EXPECT_THAT(r.err, HasSubstr("  file        .traceframe/runs/default-demo.traceframe\n"));
   const std::string file = dir.File(".traceframe/runs/default-demo.traceframe");
   ASSERT_TRUE(FileExists(file));
   EXPECT_EQ(RunCli({"verify", "--file", file}).exit_code, 0);
@@ -178,7 +204,7 @@ TEST(RunCliTest, LC8PlainRelativePathsWork) {
   TempDir dir;
   CliResult r = RunCli({"run", "--file", "run.traceframe", "--", "echo", "hi"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("  file        run.traceframe\n"));
+  EXPECT_THAT(r.err, HasSubstr("  file        run.traceframe\n"));
   EXPECT_EQ(RunCli({"verify", "--file", "run.traceframe"}, dir.path()).exit_code, 0);
 }
 
@@ -187,8 +213,8 @@ TEST(RunCliTest, LC9FailingChildFinishesFailed) {
   const std::string file = dir.File("fail.traceframe");
   CliResult r = RunCli({"run", "--file", file, "--", "sh", "-c", "echo boom >&2; exit 3"});
   EXPECT_EQ(r.exit_code, 3);
-  EXPECT_THAT(r.out, HasSubstr("traceframe finish\n"));
-  EXPECT_THAT(r.out, HasSubstr("  status      failed\n"));
+  EXPECT_THAT(r.err, HasSubstr("traceframe finish\n"));
+  EXPECT_THAT(r.err, HasSubstr("  status      failed\n"));
   EXPECT_THAT(r.err, HasSubstr("traceframe exec\n"));
   EXPECT_THAT(r.err, HasSubstr("  result      failed\n  exit_code   3\n"));
   EXPECT_EQ(RunCli({"verify", "--file", file}).exit_code, 0);
@@ -200,8 +226,8 @@ TEST(RunCliTest, LC10SpawnFailureIsRecordedAndFinished) {
   const std::string file = dir.File("spawn.traceframe");
   CliResult r = RunCli({"run", "--file", file, "--", "traceframe-no-such-command-xyz", "a"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.out, HasSubstr("traceframe finish\n"));
-  EXPECT_THAT(r.out, HasSubstr("  status      failed\n  seq         4\n"));
+  EXPECT_THAT(r.err, HasSubstr("traceframe finish\n"));
+  EXPECT_THAT(r.err, HasSubstr("  status      failed\n  seq         4\n"));
   EXPECT_THAT(r.err, HasSubstr("Error: failed to execute command: traceframe-no-such-command-xyz "
                                "a: No such file or directory (os error 2)"));
   EXPECT_EQ(RunCli({"verify", "--file", file}).exit_code, 0);
@@ -384,13 +410,17 @@ TEST(RunCliTest, SigintInterruptsTheRun) {
   const std::string file = dir.File("int.traceframe");
   Background bg = Start({"run", "--file", file, "--", "sh", "-c", "echo ready; exec sleep 300"},
                         dir.path(), dir.File("stderr"));
-  ASSERT_THAT(ReadUntil(bg.out_fd, "\nready\n"), StartsWith("traceframe run\n"));
+  // stdout is the child's alone; traceframe's blocks are on stderr.
+  ASSERT_EQ(ReadUntil(bg.out_fd, "ready\n"), "ready\n");
   ASSERT_EQ(kill(bg.pid, SIGINT), 0);
   const std::string rest = ReadAll(bg.out_fd);
   close(bg.out_fd);
   EXPECT_EQ(Wait(bg.pid), 130);
-  EXPECT_THAT(rest, HasSubstr("traceframe finish\n"));
-  EXPECT_THAT(rest, HasSubstr("  status      interrupted\n"));
+  EXPECT_EQ(rest, "");
+  const std::string err = ReadFileOrDie(dir.File("stderr"));
+  EXPECT_THAT(err, StartsWith("traceframe run\n"));
+  EXPECT_THAT(err, HasSubstr("traceframe finish\n"));
+  EXPECT_THAT(err, HasSubstr("  status      interrupted\n"));
   const std::string trace = ReadFileOrDie(file);
   EXPECT_THAT(trace, HasSubstr("\"exit_code\":null,\"interrupted_by_signal\":2,\"signal\":2,"));
   EXPECT_THAT(trace,

@@ -33,6 +33,7 @@ using ::testing::Not;
 using testing::ReadFileOrDie;
 using testing::RunCli;
 using testing::SplitLines;
+using ::testing::StartsWith;
 using testing::TempDir;
 using testing::WriteFileOrDie;
 
@@ -160,16 +161,24 @@ TEST(CliHook, HK6InvalidJsonCreatesNothing) {
 
 TEST(CliHook, HK7InstallPrint) {
   TempDir dir;
-  CliResult r = RunCli({"hook", "install", "--print"}, dir.path());
+  CliResult r = RunCli({"hook", "install", "--file", ".agent/hooks.json", "--print"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("hook install (print)"));
+  // The snippet alone on stdout (it parses as JSON); the block on stderr.
+  EXPECT_THAT(r.err, HasSubstr("hook install (print)"));
+  EXPECT_THAT(r.out, StartsWith("{"));
+  EXPECT_THAT(r.out, Not(HasSubstr("hook install (print)")));
+  {
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    EXPECT_EQ(parser.parse(r.out).get(root), simdjson::SUCCESS) << r.out;
+  }
   EXPECT_THAT(r.out, HasSubstr("traceframe hook ingest"));
   EXPECT_THAT(r.out, HasSubstr("PreToolUse"));
   EXPECT_THAT(r.out, HasSubstr("PostToolUse"));
   EXPECT_THAT(r.out, HasSubstr("--source generic"));
-  EXPECT_THAT(r.out, HasSubstr(R"("matcher": "Bash")"));
-  EXPECT_THAT(r.out, HasSubstr("paste this into the host"));
-  EXPECT_THAT(r.out, HasSubstr("--dir .traceframe/runs"));
+  EXPECT_THAT(r.out, HasSubstr(R"("matcher": "*")"));
+  EXPECT_THAT(r.err, HasSubstr("paste this into the host"));
+  EXPECT_THAT(r.out, HasSubstr("--dir " + dir.path() + "/.traceframe/runs"));
   EXPECT_FALSE(FileExists(dir.File(".agent/hooks.json")));
   EXPECT_FALSE(FileExists(dir.File(".agent")));
 }
@@ -188,7 +197,7 @@ TEST(CliHook, HK8InstallMergesIdempotently) {
   TempDir dir;
   ASSERT_EQ(mkdir(dir.File(".agent").c_str(), 0755), 0);
   WriteFileOrDie(dir.File(".agent/hooks.json"), kForeign);
-  CliResult r = RunCli({"hook", "install"}, dir.path());
+  CliResult r = RunCli({"hook", "install", "--file", ".agent/hooks.json"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("wired PreToolUse and PostToolUse"));
   std::string text = ReadFileOrDie(dir.File(".agent/hooks.json"));
@@ -202,7 +211,7 @@ TEST(CliHook, HK8InstallMergesIdempotently) {
   ASSERT_EQ(root["hooks"]["PostToolUse"].get_array().get(post), simdjson::SUCCESS);
   EXPECT_EQ(pre.size(), 2u);
   EXPECT_EQ(post.size(), 1u);
-  r = RunCli({"hook", "install"}, dir.path());
+  r = RunCli({"hook", "install", "--file", ".agent/hooks.json"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("already wired"));
   const std::string again = ReadFileOrDie(dir.File(".agent/hooks.json"));
@@ -212,11 +221,12 @@ TEST(CliHook, HK8InstallMergesIdempotently) {
 
 TEST(CliHook, HK9InstallRunIdAndMatchers) {
   TempDir dir;
-  CliResult r = RunCli({"hook", "install", "--run-id", "demo-run"}, dir.path());
+  CliResult r = RunCli({"hook", "install", "--file", ".agent/hooks.json", "--run-id", "demo-run"},
+                       dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string text = ReadFileOrDie(dir.File(".agent/hooks.json"));
   EXPECT_THAT(text, HasSubstr("--run-id demo-run"));
-  EXPECT_EQ(Count(text, R"("matcher": "Bash")"), 2u);
+  EXPECT_EQ(Count(text, R"("matcher": "*")"), 2u);
 }
 
 TEST(CliHook, HK10InstallSourceAndFile) {
@@ -325,10 +335,10 @@ std::string WiredCommand(const std::string& hooks_json, const std::string& event
 
 TEST(CliHook, HK16WiredCommandRunsAsTheHostWould) {
   TempDir dir;
-  ASSERT_EQ(RunCli({"hook", "install"}, dir.path()).exit_code, 0);
+  ASSERT_EQ(RunCli({"hook", "install", "--file", ".agent/hooks.json"}, dir.path()).exit_code, 0);
   const std::string command =
       WiredCommand(ReadFileOrDie(dir.File(".agent/hooks.json")), "PreToolUse");
-  EXPECT_THAT(command, HasSubstr("--dir .traceframe/runs"));
+  EXPECT_THAT(command, HasSubstr("--dir " + dir.path() + "/.traceframe/runs"));
   EXPECT_THAT(command, Not(HasSubstr("--init-if-missing")));
   EXPECT_THAT(command, Not(HasSubstr("--file")));
   CliResult r = testing::RunProgram(
@@ -658,7 +668,9 @@ TEST(ReadHookInput, RefusesOversizedInput) {
 
 TEST(CliHookInstall, SourceIsShellQuotedAndRoundTrips) {
   TempDir dir;
-  CliResult r = RunCli({"hook", "install", "--source", "my src; rm -rf ~ 'x'"}, dir.path());
+  CliResult r =
+      RunCli({"hook", "install", "--file", ".agent/hooks.json", "--source", "my src; rm -rf ~ 'x'"},
+             dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string command =
       WiredCommand(ReadFileOrDie(dir.File(".agent/hooks.json")), "PostToolUse");
@@ -673,8 +685,12 @@ TEST(CliHookInstall, SourceIsShellQuotedAndRoundTrips) {
 
 TEST(CliHookInstall, ChangedFlagsUpdateTheEntry) {
   TempDir dir;
-  ASSERT_EQ(RunCli({"hook", "install", "--source", "a"}, dir.path()).exit_code, 0);
-  CliResult r = RunCli({"hook", "install", "--source", "b", "--matcher", "Bash|Edit"}, dir.path());
+  ASSERT_EQ(RunCli({"hook", "install", "--file", ".agent/hooks.json", "--source", "a"}, dir.path())
+                .exit_code,
+            0);
+  CliResult r = RunCli(
+      {"hook", "install", "--file", ".agent/hooks.json", "--source", "b", "--matcher", "Bash|Edit"},
+      dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("updated PreToolUse and PostToolUse"));
   const std::string text = ReadFileOrDie(dir.File(".agent/hooks.json"));
@@ -785,6 +801,9 @@ TEST(CliHookInstall, CursorFileGetsTheFlatShape) {
   CliResult r = RunCli({"hook", "install", "--file", ".cursor/hooks.json"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("  format      cursor\n"));
+  EXPECT_THAT(r.out, HasSubstr("Cursor reads .cursor/hooks.json"));
+  const std::string wired = testing::CliPath() + " hook ingest --source generic --dir " +
+                            dir.path() + "/.traceframe/runs";
   EXPECT_THAT(r.out, HasSubstr("wired beforeShellExecution and afterShellExecution"));
   const std::string text = ReadFileOrDie(dir.File(".cursor/hooks.json"));
   EXPECT_EQ(text,
@@ -793,18 +812,20 @@ TEST(CliHookInstall, CursorFileGetsTheFlatShape) {
             "  \"hooks\": {\n"
             "    \"beforeShellExecution\": [\n"
             "      {\n"
-            "        \"command\": \"traceframe hook ingest --source generic --dir "
-            ".traceframe/runs\"\n"
-            "      }\n"
-            "    ],\n"
-            "    \"afterShellExecution\": [\n"
-            "      {\n"
-            "        \"command\": \"traceframe hook ingest --source generic --dir "
-            ".traceframe/runs\"\n"
-            "      }\n"
-            "    ]\n"
-            "  }\n"
-            "}\n");
+            "        \"command\": \"" +
+                wired +
+                "\"\n"
+                "      }\n"
+                "    ],\n"
+                "    \"afterShellExecution\": [\n"
+                "      {\n"
+                "        \"command\": \"" +
+                wired +
+                "\"\n"
+                "      }\n"
+                "    ]\n"
+                "  }\n"
+                "}\n");
   // Idempotent: not even rewritten.
   struct stat before, after;
   ASSERT_EQ(stat(dir.File(".cursor/hooks.json").c_str(), &before), 0);
@@ -857,7 +878,8 @@ TEST(CliHookInstall, CursorMergeKeepsForeignEntriesOrderAndIndent) {
   EXPECT_EQ(Count(text, "traceframe hook ingest"), 2u);
   EXPECT_EQ(Count(text, "--source new"), 2u);
   EXPECT_EQ(Count(text, "--source old"), 0u);
-  EXPECT_LT(text.find("--source new --dir .traceframe/runs\",\n                \"timeout\": 3"),
+  EXPECT_LT(text.find("--source new --dir " + dir.path() +
+                      "/.traceframe/runs\",\n                \"timeout\": 3"),
             text.find("./hooks/log.sh"));
   EXPECT_THAT(text, Not(HasSubstr("\"matcher\"")));
   EXPECT_THAT(text, Not(HasSubstr("\"type\"")));
@@ -939,11 +961,11 @@ TEST(CliHookInstall, CursorPrintAndMoreEvents) {
   TempDir dir;
   CliResult r = RunCli({"hook", "install", "--print", "--file", ".cursor/hooks.json"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("  format      cursor\n"));
+  EXPECT_THAT(r.err, HasSubstr("  format      cursor\n"));
   EXPECT_THAT(r.out, HasSubstr("{\n  \"version\": 1,\n  \"hooks\": {\n    "
-                               "\"beforeShellExecution\": [\n      {\n        \"command\": "
-                               "\"traceframe hook ingest --source generic --dir "
-                               ".traceframe/runs\"\n      }\n    ],\n"));
+                               "\"beforeShellExecution\": [\n      {\n        \"command\": \"" +
+                               testing::CliPath() + " hook ingest --source generic --dir " +
+                               dir.path() + "/.traceframe/runs\"\n      }\n    ],\n"));
   EXPECT_THAT(r.out, HasSubstr("\"afterShellExecution\""));
   EXPECT_THAT(r.out, Not(HasSubstr("\"matcher\"")));
   EXPECT_THAT(r.out, Not(HasSubstr("PreToolUse")));
@@ -1052,6 +1074,110 @@ TEST(CliHookInstall, ResolveFormat) {
   EXPECT_EQ(ParseHookFileFormat("Cursor"), std::nullopt);
   EXPECT_EQ(DefaultHookEvents(HookFileFormat::kClaude),
             (std::vector<std::string>{"PreToolUse", "PostToolUse"}));
+}
+
+// ---- hook install --host (issue 18): the file the host reads, the absolute
+// binary, a whole session's events.
+
+// The event names wired in a hooks file (either shape), in file order.
+std::vector<std::string> WiredEvents(const std::string& hooks_json) {
+  std::vector<std::string> out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::object hooks;
+  if (parser.parse(hooks_json).get(root) != simdjson::SUCCESS) return out;
+  if (root["hooks"].get_object().get(hooks) != simdjson::SUCCESS) return out;
+  for (auto field : hooks) out.emplace_back(field.key);
+  return out;
+}
+
+TEST(CliHookHost, ClaudeCodeWritesSettingsWithAbsoluteBinaryAndSessionEvents) {
+  TempDir dir;
+  CliResult r = RunCli({"hook", "install", "--host", "claude-code"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Claude Code reads .claude/settings.json"));
+  const std::string text = ReadFileOrDie(dir.File(".claude/settings.json"));
+  EXPECT_EQ(
+      WiredEvents(text),
+      (std::vector<std::string>{"SessionStart", "PreToolUse", "PostToolUse", "PostToolUseFailure",
+                                "PermissionRequest", "PermissionDenied", "SessionEnd"}));
+  const std::string command = WiredCommand(text, "PreToolUse");
+  EXPECT_THAT(command, StartsWith(testing::CliPath() + " hook ingest --source claude-code"));
+  EXPECT_THAT(command, HasSubstr("--dir \"$CLAUDE_PROJECT_DIR\"/.traceframe/runs"));
+  EXPECT_THAT(text, HasSubstr(R"("matcher": "*")"));
+  EXPECT_FALSE(FileExists(dir.File(".agent")));
+  // The wired command records from another directory into the project's
+  // runs directory, with no traceframe on PATH.
+  ASSERT_EQ(mkdir(dir.File("sub").c_str(), 0755), 0);
+  r = testing::RunProgram(
+      {"sh", "-c", command}, dir.File("sub"),
+      R"({"hook_event_name":"SessionStart","session_id":"s1","source":"startup"})",
+      {"PATH=/usr/bin:/bin", "CLAUDE_PROJECT_DIR=" + dir.path()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(FileExists(dir.File(".traceframe/runs/run-s1.traceframe")));
+}
+
+TEST(CliHookHost, CodexWritesHooksJsonWithAbsolutePaths) {
+  TempDir dir;
+  CliResult r = RunCli({"hook", "install", "--host", "codex"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Codex reads .codex/hooks.json"));
+  const std::string text = ReadFileOrDie(dir.File(".codex/hooks.json"));
+  EXPECT_EQ(WiredEvents(text),
+            (std::vector<std::string>{"SessionStart", "PreToolUse", "PostToolUse",
+                                      "PermissionRequest", "SessionEnd"}));
+  const std::string command = WiredCommand(text, "PostToolUse");
+  EXPECT_THAT(command, StartsWith(testing::CliPath() + " hook ingest --source codex"));
+  EXPECT_THAT(command, HasSubstr("--dir " + dir.path() + "/.traceframe/runs"));
+}
+
+TEST(CliHookHost, CursorWritesFlatHooksJson) {
+  TempDir dir;
+  CliResult r = RunCli({"hook", "install", "--host", "cursor"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Cursor reads .cursor/hooks.json"));
+  const std::string text = ReadFileOrDie(dir.File(".cursor/hooks.json"));
+  EXPECT_THAT(text, HasSubstr("\"version\": 1"));
+  EXPECT_EQ(WiredEvents(text),
+            (std::vector<std::string>{"sessionStart", "preToolUse", "postToolUse", "sessionEnd"}));
+  const std::string command = CursorWiredCommand(text, "preToolUse");
+  EXPECT_THAT(command, StartsWith(testing::CliPath() + " hook ingest --source cursor"));
+  EXPECT_THAT(command, HasSubstr("--dir " + dir.path() + "/.traceframe/runs"));
+}
+
+TEST(CliHookHost, DetectsTheHostFromItsDirectory) {
+  TempDir dir;
+  CliResult r = RunCli({"hook", "install"}, dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("Error: no .claude/, .codex/ or .cursor/ directory here"));
+  ASSERT_EQ(mkdir(dir.File(".codex").c_str(), 0755), 0);
+  r = RunCli({"hook", "install"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Codex reads .codex/hooks.json"));
+  EXPECT_TRUE(FileExists(dir.File(".codex/hooks.json")));
+  ASSERT_EQ(mkdir(dir.File(".claude").c_str(), 0755), 0);
+  r = RunCli({"hook", "install"}, dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("several hosts' directories here (.claude/, .codex/)"));
+  // An explicit file no host reads is said so plainly.
+  r = RunCli({"hook", "install", "--file", ".agent/hooks.json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no supported host reads .agent/hooks.json"));
+}
+
+TEST(CliHookHost, UnknownEventForTheHostIsAnErrorNotABlock) {
+  TempDir dir;
+  // Cursor's names are lowerCamelCase: PreToolUse is not one of them.
+  CliResult r =
+      RunCli({"hook", "install", "--host", "cursor", "--events", "PreToolUse"}, dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("Error: unknown Cursor hook event \"PreToolUse\""));
+  EXPECT_FALSE(FileExists(dir.File(".cursor")));
+  r = RunCli({"hook", "install", "--host", "claude-code", "--events", "PreToolUse,Stop"},
+             dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(WiredEvents(ReadFileOrDie(dir.File(".claude/settings.json"))),
+            (std::vector<std::string>{"PreToolUse", "Stop"}));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // `traceframe policy-check` through the built binary: the reference's PC1-PC3
 // plus open traces, --json, the example run and invalid traces.
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -147,7 +148,7 @@ TEST(CliPolicy, JsonListsViolations) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(
       r.out,
-      R"({"file":"c.traceframe","clean":true,"open":false,"events":2,"violation_count":0,"violations":[]})"
+      R"({"file":"c.traceframe","clean":true,"open":false,"events":2,"violation_count":0,"violations":[],"approved_by_host":[]})"
       "\n");
 }
 
@@ -161,6 +162,71 @@ TEST(CliPolicy, InvalidOrMissingTraceIsAnError) {
   r = RunCli({"policy-check", "--file", "missing.traceframe"}, dir.path());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("missing.traceframe"));
+}
+
+// A `git push` the user approved in Claude Code (issue 18): the host sends
+// PreToolUse, then its permission request (ask), then PostToolUse once the
+// tool ran. That is approval by the host; --explicit-allow-only is stricter.
+TEST(CliPolicy, HostAskFollowedByExecutionIsApprovedByTheHost) {
+  TempDir dir;
+  const std::string common =
+      R"("session_id":"s-push","cwd":"/w","tool_name":"Bash","tool_use_id":"toolu_1",)"
+      R"("tool_input":{"command":"git push origin main"})";
+  const std::vector<std::string> session = {
+      R"({"hook_event_name":"SessionStart","session_id":"s-push","source":"startup"})",
+      R"({"hook_event_name":"PreToolUse",)" + common + "}",
+      R"({"hook_event_name":"PermissionRequest",)" + common + "}",
+      R"({"hook_event_name":"PostToolUse",)" + common +
+          R"(,"tool_response":{"stdout":"ok","exit_code":0}})",
+      R"({"hook_event_name":"SessionEnd","session_id":"s-push","reason":"other"})"};
+  for (const std::string& payload : session) {
+    CliResult r = RunCli({"hook", "ingest", "--dir", "runs"}, dir.path(), payload);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::string file = "runs/run-s-push.traceframe";
+  ASSERT_EQ(RunCli({"verify", "--file", file}, dir.path()).exit_code, 0);
+  CliResult r = RunCli({"policy-check", "--file", file}, dir.path());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("  result      clean\n"));
+  EXPECT_THAT(r.out, HasSubstr("approved by host: sensitive tool.call at seq 1: command git push "
+                               "origin main approved by the host (permission request at seq 2, "
+                               "tool ran: tool.result at seq 3)"));
+  r = RunCli({"policy-check", "--json", "--file", file}, dir.path());
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr(R"("violation_count":0)"));
+  EXPECT_THAT(r.out, HasSubstr(R"("approved_by_host":[{"seq":1,"ask_seq":2,"result_seq":3,)"
+                               R"("capability":"git.push:main")"));
+  r = RunCli({"policy-check", "--explicit-allow-only", "--file", file}, dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("sensitive tool.call at seq 1"));
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("approved by host")));
+  r = RunCli({"policy-check", "--explicit-allow-only", "--json", "--file", file}, dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr(R"("violation_count":1)"));
+  EXPECT_THAT(r.out, HasSubstr(R"("approved_by_host":[])"));
+}
+
+// Asked but never ran (the user said no): still a violation; ran without an
+// ask: still a violation.
+TEST(CliPolicy, AskWithoutExecutionOrExecutionWithoutAskIsAViolation) {
+  TempDir dir;
+  const std::string call = R"({"tool":"Bash","command":"git push origin main",)"
+                           R"("host":{"tool_use_id":"t1"}})";
+  WriteFileOrDie(
+      dir.File("asked.traceframe"),
+      Trace({{"tool.call", call},
+             {"permission.decision", R"({"decision":"ask","command":"git push origin main",)"
+                                     R"("host":{"tool_use_id":"t1"}})"}}));
+  CliResult r = RunCli({"policy-check", "--file", "asked.traceframe"}, dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("sensitive tool.call at seq 1"));
+  WriteFileOrDie(dir.File("ran.traceframe"),
+                 Trace({{"tool.call", call},
+                        {"tool.result", R"({"command":"git push origin main","success":true,)"
+                                        R"("host":{"tool_use_id":"t1"}})"}}));
+  r = RunCli({"policy-check", "--file", "ran.traceframe"}, dir.path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("sensitive tool.call at seq 1"));
 }
 
 }  // namespace

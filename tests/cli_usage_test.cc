@@ -112,7 +112,8 @@ TEST(CliUsageTest, LabelsOnRunAndHooks) {
   // The trailing command was not taken for a label.
   EXPECT_TRUE(Has(ReadFileOrDie(dir.File("run.traceframe")), "\"command\":\"true\""));
 
-  r = RunCli({"hook", "install", "--print", "--label", "variant=b c"}, dir.path());
+  r = RunCli({"hook", "install", "--host", "claude-code", "--print", "--label", "variant=b c"},
+             dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(Has(r.out, "--label 'variant=b c'")) << r.out;
 

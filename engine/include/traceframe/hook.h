@@ -154,17 +154,63 @@ std::optional<HookFileFormat> ParseHookFileFormat(std::string_view name);
 // beforeShellExecution,afterShellExecution (Cursor).
 std::vector<std::string> DefaultHookEvents(HookFileFormat format);
 
+// The agent hosts `hook install --host` wires (docs/hooks.md).
+enum class HookHost { kClaudeCode, kCodex, kCursor };
+
+// "claude-code", "codex", "cursor".
+std::string_view HookHostName(HookHost host);
+// "Claude Code", "Codex", "Cursor".
+std::string_view HookHostDisplayName(HookHost host);
+// The inverse of HookHostName; nullopt for anything else.
+std::optional<HookHost> ParseHookHost(std::string_view name);
+// The project file the host reads: .claude/settings.json, .codex/hooks.json,
+// .cursor/hooks.json.
+std::string_view HookHostFile(HookHost host);
+// The host whose project directory (.claude, .codex, .cursor) holds `path`.
+std::optional<HookHost> HookHostOfFile(std::string_view path);
+// What a whole session needs, in the host's event names: session start and
+// end, every tool call and result, tool failures and permission requests
+// and denials where the host has them.
+std::vector<std::string> HostDefaultHookEvents(HookHost host);
+// Every event name the host documents (docs/hooks.md).
+const std::vector<std::string>& HostKnownHookEvents(HookHost host);
+
 struct HookInstallOptions {
   std::string file = ".agent/hooks.json";
   HookFileFormat format = HookFileFormat::kAuto;
+  std::optional<HookHost> host;  // sets the file, shape and default events
   std::string source = "generic";
   std::optional<std::string> run_id;
-  std::string matcher = "Bash";     // Claude Code / Codex tool events only
-  std::vector<std::string> events;  // empty: DefaultHookEvents(format)
+  std::string matcher = "*";        // Claude Code / Codex tool events only
+  std::vector<std::string> events;  // empty: the host's defaults, else DefaultHookEvents(format)
   std::string dir = ".traceframe/runs";
+  // When set, the wired --dir is "$<dir_var>"/<dir> (e.g. CLAUDE_PROJECT_DIR).
+  std::string dir_var;
+  // The program the host runs; ResolveHookInstall makes it the absolute path
+  // of the running binary, since `traceframe` is often not on the host's PATH.
+  std::string binary = "traceframe";
   bool print = false;  // compute and return the snippet; read and write nothing
   Labels labels;       // passed on as `--label K=V` in the wired command
 };
+
+// Completes `options` as `hook install` does: without a host and without an
+// explicit file (`file_given` false) the host is detected from the
+// directories in `project_dir` (.claude/, .codex/, .cursor/; none or several
+// is InvalidArgument; an explicit file without a host keeps the generic
+// defaults); a host sets the file (unless given), the shape, the
+// source label and the default events, and event names the host does not
+// know are InvalidArgument; the binary becomes the running executable's
+// absolute path and a relative --dir becomes absolute (for Claude Code,
+// relative to $CLAUDE_PROJECT_DIR) so a session that changes directory
+// stays one trace.
+absl::StatusOr<HookInstallOptions> ResolveHookInstall(HookInstallOptions options, bool file_given,
+                                                      const std::string& project_dir);
+
+// The absolute path of the running executable (/proc/self/exe).
+absl::StatusOr<std::string> RunningExecutablePath();
+
+// Which host reads `options.file`, said plainly for the user.
+std::string HookHostNote(const HookInstallOptions& options);
 
 struct HookInstallResult {
   std::string command;  // the wired, shell-quoted command

@@ -8,6 +8,10 @@
 //    capability) needs an earlier allow for that same capability: the exact
 //    `git.push:<branch>` (or `git.push:<remote>/<branch>`), an unscoped
 //    `git.push` (any push), or an allow naming the exact same command.
+//    Hosts deliver a permission request (`ask`) but not the user's answer:
+//    a call the host asked about and then ran (its tool.result, matched by
+//    the host's tool call id or else by the command) counts as "approved by
+//    the host" unless explicit_allow_only is set.
 //
 // The decision vocabulary is shared with the HTML renderer: ClassifyDecision.
 // Everything here is thread-compatible; CheckPolicy streams the trace with
@@ -67,13 +71,31 @@ struct PolicyViolation {
   std::string message;     // "unresolved deny at seq 5: capability ... was denied ..."
 };
 
+// A sensitive call with no explicit allow that the host asked permission
+// for (a permission.decision `ask`) and then ran (docs/hooks.md "Policy
+// rules"): the host's evidence that the user approved it.
+struct HostApproval {
+  uint64_t call_seq = 0;    // the tool.call
+  uint64_t ask_seq = 0;     // the permission.decision ask
+  uint64_t result_seq = 0;  // the tool.result showing the tool ran
+  std::string capability;   // what needed an allow
+  std::string message;      // "sensitive tool.call at seq 3: ... approved by the host ..."
+};
+
 // Streaming evaluation over events in trace order.
 class PolicyChecker {
  public:
+  // With `explicit_allow_only`, an ask followed by the tool's execution is
+  // not approval: only a permission.decision allow is.
+  explicit PolicyChecker(bool explicit_allow_only = false)
+      : explicit_allow_only_(explicit_allow_only) {}
   // `payload_json` is the event's payload as stored (valid JSON).
   void Observe(EventKind kind, uint64_t seq, std::string_view payload_json);
   // All violations: Rule A findings first, then Rule B, each in trace order.
   std::vector<PolicyViolation> Finish();
+  // Calls approved by the host (empty with explicit_allow_only), in trace
+  // order; complete after Finish().
+  const std::vector<HostApproval>& host_approvals() const { return host_approvals_; }
 
  private:
   struct PendingDeny {
@@ -81,15 +103,29 @@ class PolicyChecker {
     std::string capability;
     std::string description;
   };
+  // A sensitive call with no allow, waiting for the host's ask + execution.
+  struct PendingCall {
+    PolicyViolation violation;
+    std::string call_id;  // the host's tool call id ("" when none)
+    std::string command;
+  };
+  bool explicit_allow_only_;
   std::map<std::string, std::vector<PendingDeny>> pending_denies_;
   std::vector<PendingDeny> unnamed_denies_;
   std::set<std::string> allowed_capabilities_;  // "git.push" prefix lowercased
   std::set<std::string> allowed_commands_;
+  std::map<std::string, uint64_t> asked_ids_;       // tool call id -> ask seq
+  std::map<std::string, uint64_t> asked_commands_;  // command -> ask seq
+  std::vector<PendingCall> pending_calls_;
   std::vector<PolicyViolation> sensitive_;
+  std::vector<HostApproval> host_approvals_;
 };
 
 struct PolicyOptions {
   int verify_threads = 0;  // passed to VerifyTrace
+  // Only an explicit permission.decision allow satisfies Rule B; a host's
+  // ask followed by the tool's execution does not.
+  bool explicit_allow_only = false;
 };
 
 struct PolicyReport {
@@ -97,6 +133,7 @@ struct PolicyReport {
   uint64_t events = 0;
   bool open = false;  // the trace has no run.finished (it is checked anyway)
   std::vector<PolicyViolation> violations;
+  std::vector<HostApproval> host_approvals;  // not violations; reported as such
 };
 
 // Verifies `path` (open traces accepted) and applies both rules. An invalid

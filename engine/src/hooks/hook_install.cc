@@ -9,9 +9,13 @@
 // and keys are untouched, an unchanged file is not rewritten, and a changed
 // one is replaced atomically (temp + fsync + rename).
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 
 #include "simdjson.h"
 #include "traceframe/command.h"
@@ -230,11 +234,36 @@ Value Group(const std::optional<std::string>& matcher, const std::string& comman
   return g;
 }
 
+// Ours whether it runs a bare `traceframe` or an absolute (maybe quoted)
+// path to it.
 bool IsOurs(const Value& handler) {
   if (handler.type != Value::kObject) return false;
   const Value* command = const_cast<Value&>(handler).Find("command");
   return command != nullptr && command->type == Value::kString &&
-         Contains(command->scalar, "traceframe hook ingest");
+         Contains(command->scalar, "traceframe") && Contains(command->scalar, " hook ingest");
+}
+
+struct HostInfo {
+  HookHost host;
+  std::string_view name, display, file;
+};
+
+constexpr HostInfo kHosts[] = {
+    {HookHost::kClaudeCode, "claude-code", "Claude Code", ".claude/settings.json"},
+    {HookHost::kCodex, "codex", "Codex", ".codex/hooks.json"},
+    {HookHost::kCursor, "cursor", "Cursor", ".cursor/hooks.json"},
+};
+
+const HostInfo& InfoOf(HookHost host) {
+  for (const HostInfo& info : kHosts) {
+    if (info.host == host) return info;
+  }
+  return kHosts[0];
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 // The handlers array of a Claude Code / Codex matcher group, if any.
@@ -512,10 +541,180 @@ HookFileFormat ResolveHookFileFormat(const HookInstallOptions& options, std::str
   return Resolve(options, &root);
 }
 
+std::string_view HookHostName(HookHost host) { return InfoOf(host).name; }
+std::string_view HookHostDisplayName(HookHost host) { return InfoOf(host).display; }
+std::string_view HookHostFile(HookHost host) { return InfoOf(host).file; }
+
+std::optional<HookHost> ParseHookHost(std::string_view name) {
+  for (const HostInfo& info : kHosts) {
+    if (name == info.name) return info.host;
+  }
+  return std::nullopt;
+}
+
+std::optional<HookHost> HookHostOfFile(std::string_view path) {
+  const std::string_view dir = ParentDirName(path);
+  if (dir == ".claude") return HookHost::kClaudeCode;
+  if (dir == ".codex") return HookHost::kCodex;
+  if (dir == ".cursor") return HookHost::kCursor;
+  return std::nullopt;
+}
+
+std::vector<std::string> HostDefaultHookEvents(HookHost host) {
+  switch (host) {
+    case HookHost::kClaudeCode:
+      return {"SessionStart",      "PreToolUse",       "PostToolUse", "PostToolUseFailure",
+              "PermissionRequest", "PermissionDenied", "SessionEnd"};
+    case HookHost::kCodex:
+      // Codex has no tool-failure or denial events (docs/hooks.md).
+      return {"SessionStart", "PreToolUse", "PostToolUse", "PermissionRequest", "SessionEnd"};
+    case HookHost::kCursor:
+      // preToolUse/postToolUse cover every tool, shell and MCP included;
+      // wiring the before/after*Execution events too would record each
+      // shell call twice.
+      return {"sessionStart", "preToolUse", "postToolUse", "sessionEnd"};
+  }
+  return {};
+}
+
+const std::vector<std::string>& HostKnownHookEvents(HookHost host) {
+  static const auto* const kClaude = new std::vector<std::string>{
+      "PreToolUse",       "PostToolUse",      "PostToolUseFailure", "PermissionRequest",
+      "PermissionDenied", "UserPromptSubmit", "Notification",       "Stop",
+      "StopFailure",      "SubagentStart",    "SubagentStop",       "SessionStart",
+      "SessionEnd",       "PreCompact",       "PostCompact",        "TaskCreated",
+      "TaskCompleted",    "TeammateIdle",     "InstructionsLoaded", "ConfigChange",
+      "CwdChanged",       "FileChanged",      "WorktreeCreate",     "WorktreeRemove",
+      "Elicitation",      "ElicitationResult"};
+  static const auto* const kCodex = new std::vector<std::string>{
+      "PreToolUse",   "PermissionRequest", "PostToolUse",      "PreCompact",    "PostCompact",
+      "SessionStart", "SessionEnd",        "UserPromptSubmit", "SubagentStart", "SubagentStop",
+      "Stop",         "StopFailure",       "Interrupt"};
+  static const auto* const kCursor =
+      new std::vector<std::string>{"beforeSubmitPrompt",  "beforeShellExecution",
+                                   "afterShellExecution", "beforeMCPExecution",
+                                   "afterMCPExecution",   "beforeReadFile",
+                                   "afterFileEdit",       "afterAgentResponse",
+                                   "afterAgentThought",   "stop",
+                                   "preToolUse",          "postToolUse",
+                                   "sessionStart",        "sessionEnd",
+                                   "subagentStart",       "beforeTabFileRead",
+                                   "afterTabFileEdit"};
+  switch (host) {
+    case HookHost::kClaudeCode:
+      return *kClaude;
+    case HookHost::kCodex:
+      return *kCodex;
+    case HookHost::kCursor:
+      return *kCursor;
+  }
+  return *kClaude;
+}
+
+absl::StatusOr<std::string> RunningExecutablePath() {
+  char buffer[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
+  if (n <= 0) {
+    return absl::ErrnoToStatus(errno, "cannot resolve the running binary (/proc/self/exe)");
+  }
+  return std::string(buffer, static_cast<size_t>(n));
+}
+
+absl::StatusOr<HookInstallOptions> ResolveHookInstall(HookInstallOptions options, bool file_given,
+                                                      const std::string& project_dir) {
+  const std::string base = project_dir.empty() ? std::string(".") : project_dir;
+  if (!options.host && !file_given) {
+    std::vector<HookHost> found;
+    std::string names;
+    for (const HostInfo& info : kHosts) {
+      const std::string_view file = info.file;
+      const std::string sub(file.substr(0, file.find('/')));
+      if (IsDirectory(Cat(base, "/", sub))) {
+        found.push_back(info.host);
+        if (!names.empty()) names.append(", ");
+        Append(&names, sub, "/");
+      }
+    }
+    if (found.empty()) {
+      return absl::InvalidArgumentError(
+          "no .claude/, .codex/ or .cursor/ directory here to tell which host to wire; pass "
+          "--host claude-code|codex|cursor (or --file FILE for another hooks file)");
+    }
+    if (found.size() > 1) {
+      return absl::InvalidArgumentError(
+          Cat("several hosts' directories here (", names,
+              "); pass --host claude-code|codex|cursor to choose one"));
+    }
+    options.host = found.front();
+  }
+  if (options.host) {
+    const HookHost host = *options.host;
+    if (!file_given) options.file = std::string(HookHostFile(host));
+    if (options.format == HookFileFormat::kAuto) {
+      options.format =
+          host == HookHost::kCursor ? HookFileFormat::kCursor : HookFileFormat::kClaude;
+    }
+    if (options.source == "generic") options.source = std::string(HookHostName(host));
+    if (options.events.empty()) {
+      options.events = HostDefaultHookEvents(host);
+    } else {
+      const std::vector<std::string>& known = HostKnownHookEvents(host);
+      for (const std::string& event : options.events) {
+        if (std::find(known.begin(), known.end(), event) == known.end()) {
+          return absl::InvalidArgumentError(Cat("unknown ", HookHostDisplayName(host),
+                                                " hook event \"", event,
+                                                "\" in --events (known: ", JoinNames(known), ")"));
+        }
+      }
+    }
+  }
+  if (options.binary == "traceframe") {
+    absl::StatusOr<std::string> self = RunningExecutablePath();
+    if (!self.ok()) return self.status();
+    options.binary = *std::move(self);
+  }
+  if (!options.dir.empty() && options.dir.front() != '/') {
+    if (options.host == HookHost::kClaudeCode && options.dir_var.empty()) {
+      options.dir_var = "CLAUDE_PROJECT_DIR";
+    } else if (options.dir_var.empty()) {
+      std::string root = base;
+      if (root.empty() || root.front() != '/') {
+        char cwd[PATH_MAX];
+        if (::getcwd(cwd, sizeof(cwd)) == nullptr) {
+          return absl::ErrnoToStatus(errno, "cannot read the current directory");
+        }
+        root = root == "." ? std::string(cwd) : Cat(cwd, "/", root);
+      }
+      std::string dir = options.dir;
+      if (dir.rfind("./", 0) == 0) dir.erase(0, 2);
+      options.dir = Cat(root, "/", dir);
+    }
+  }
+  return options;
+}
+
+std::string HookHostNote(const HookInstallOptions& options) {
+  const std::optional<HookHost> reader = HookHostOfFile(options.file);
+  if (!reader) {
+    return Cat("no supported host reads ", options.file,
+               " by itself; use --host claude-code|codex|cursor to write the file a host reads");
+  }
+  std::string note = Cat(HookHostDisplayName(*reader), " reads ", options.file);
+  if (*reader == HookHost::kCodex) {
+    note.append("; Codex runs project hooks once you trust them");
+  }
+  if (options.host && *options.host != *reader) {
+    Append(&note, " (wired with ", HookHostDisplayName(*options.host), "'s event names)");
+  }
+  return note;
+}
+
 std::string HookIngestCommand(const HookInstallOptions& options) {
-  std::string command =
-      Cat("traceframe hook ingest --source ", ShellQuote(NormalizeSource(options.source)),
-          " --dir ", ShellQuote(options.dir));
+  const std::string dir = options.dir_var.empty()
+                              ? ShellQuote(options.dir)
+                              : Cat("\"$", options.dir_var, "\"/", ShellQuote(options.dir));
+  std::string command = Cat(ShellQuote(options.binary), " hook ingest --source ",
+                            ShellQuote(NormalizeSource(options.source)), " --dir ", dir);
   if (options.run_id) Append(&command, " --run-id ", ShellQuote(*options.run_id));
   for (const auto& [key, value] : options.labels) {
     Append(&command, " --label ", ShellQuote(Cat(key, "=", value)));

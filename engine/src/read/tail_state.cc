@@ -137,6 +137,5 @@ absl::StatusOr<TailState> ReadTailState(int fd, const std::string& path) {
       Cat("cannot append to empty trace: ", path, " (create it with `traceframe init`)"));
 }
 
-
 }  // namespace internal
 }  // namespace traceframe

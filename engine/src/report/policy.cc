@@ -1,6 +1,7 @@
 #include "traceframe/policy.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "simdjson.h"
 #include "traceframe/str_util.h"
@@ -303,6 +304,16 @@ bool IsPushCapability(std::string_view capability, std::string* scope) {
   return true;
 }
 
+// The host's id for one tool call (Claude Code / Codex tool_use_id), kept
+// by the hook mapping under payload.host.
+std::string ToolCallId(simdjson::dom::element payload) {
+  std::string_view id;
+  if (payload.at_pointer("/host/tool_use_id").get_string().get(id) == simdjson::SUCCESS) {
+    return std::string(StripWhitespace(id));
+  }
+  return {};
+}
+
 std::string Describe(const std::optional<std::string>& capability,
                      const std::optional<std::string>& command) {
   if (capability) return Cat("capability ", *capability);
@@ -339,7 +350,11 @@ std::vector<GitPush> FindGitPushes(std::string_view command) {
 }
 
 void PolicyChecker::Observe(EventKind kind, uint64_t seq, std::string_view payload_json) {
-  if (kind != EventKind::kPermissionDecision && kind != EventKind::kToolCall) return;
+  if (kind != EventKind::kPermissionDecision && kind != EventKind::kToolCall &&
+      kind != EventKind::kToolResult) {
+    return;
+  }
+  if (kind == EventKind::kToolResult && (explicit_allow_only_ || pending_calls_.empty())) return;
   static thread_local simdjson::dom::parser parser;
   simdjson::dom::element payload;
   if (parser.parse(payload_json.data(), payload_json.size(), true).get(payload) !=
@@ -350,10 +365,45 @@ void PolicyChecker::Observe(EventKind kind, uint64_t seq, std::string_view paylo
   }
   const std::optional<std::string> capability = NonBlankString(payload, "capability");
   const std::optional<std::string> command = NonBlankString(payload, "command");
+  const std::string call_id = ToolCallId(payload);
+  if (kind == EventKind::kToolResult) {
+    // The tool ran: a pending call the host asked about is approved by it.
+    for (size_t i = 0; i < pending_calls_.size();) {
+      PendingCall& p = pending_calls_[i];
+      const bool same_call = !call_id.empty() && !p.call_id.empty()
+                                 ? call_id == p.call_id
+                                 : command && *command == p.command;
+      if (!same_call) {
+        ++i;
+        continue;
+      }
+      std::optional<uint64_t> ask_seq;
+      if (auto it = asked_ids_.find(p.call_id); !p.call_id.empty() && it != asked_ids_.end()) {
+        ask_seq = it->second;
+      } else if (auto c = asked_commands_.find(p.command); c != asked_commands_.end()) {
+        ask_seq = c->second;
+      }
+      if (!ask_seq) {
+        ++i;
+        continue;
+      }
+      host_approvals_.push_back(
+          HostApproval{p.violation.seq, *ask_seq, seq, p.violation.capability,
+                       Cat("sensitive tool.call at seq ", p.violation.seq, ": command ", p.command,
+                           " approved by the host (permission request at seq ", *ask_seq,
+                           ", tool ran: tool.result at seq ", seq, ")")});
+      pending_calls_.erase(pending_calls_.begin() + static_cast<long>(i));
+    }
+    return;
+  }
   if (kind == EventKind::kPermissionDecision) {
     std::string_view decision;
     if (payload.at_key("decision").get_string().get(decision) != simdjson::SUCCESS) return;
     const DecisionClass cls = ClassifyDecision(decision);
+    if (cls == DecisionClass::kOther && AsciiLower(StripWhitespace(decision)) == "ask") {
+      if (!call_id.empty()) asked_ids_.emplace(call_id, seq);
+      if (command) asked_commands_.emplace(*command, seq);
+    }
     const std::string key = capability ? *capability : command ? *command : std::string();
     if (cls == DecisionClass::kDeny) {
       PendingDeny deny{seq, capability.value_or(command.value_or("")),
@@ -416,10 +466,17 @@ void PolicyChecker::Observe(EventKind kind, uint64_t seq, std::string_view paylo
       if (k) options.append(k + 1 == alt.size() ? " or " : ", ");
       options.append(alt[k]);
     }
-    sensitive_.push_back(PolicyViolation{
+    PolicyViolation violation{
         seq, PolicyRule::kSensitiveCall, alt.front(),
         Cat("sensitive tool.call at seq ", seq, ": ", Describe(capability, command),
-            " ran with no prior permission.decision allow (needs an allow for ", options, ")")});
+            " ran with no prior permission.decision allow (needs an allow for ", options, ")")};
+    if (!explicit_allow_only_ && command) {
+      // Hosts send PreToolUse before their permission request: wait for the
+      // ask and the tool's result before calling it a violation.
+      pending_calls_.push_back(PendingCall{std::move(violation), call_id, *command});
+    } else {
+      sensitive_.push_back(std::move(violation));
+    }
     return;  // one finding per call
   }
 }
@@ -437,8 +494,14 @@ std::vector<PolicyViolation> PolicyChecker::Finish() {
                                   Cat("unresolved deny at seq ", d.seq, ": ", d.description,
                                       " was denied with no later allow")});
   }
+  for (PendingCall& p : pending_calls_) sensitive_.push_back(std::move(p.violation));
+  std::sort(sensitive_.begin(), sensitive_.end(),
+            [](const PolicyViolation& a, const PolicyViolation& b) { return a.seq < b.seq; });
   for (PolicyViolation& v : sensitive_) out.push_back(std::move(v));
+  std::sort(host_approvals_.begin(), host_approvals_.end(),
+            [](const HostApproval& a, const HostApproval& b) { return a.call_seq < b.call_seq; });
   pending_denies_.clear();
+  pending_calls_.clear();
   sensitive_.clear();
   return out;
 }
@@ -459,7 +522,7 @@ absl::StatusOr<PolicyReport> CheckPolicy(const std::string& path, const PolicyOp
   }
   absl::StatusOr<std::unique_ptr<TraceReader>> reader = TraceReader::Open(path);
   if (!reader.ok()) return reader.status();
-  PolicyChecker checker;
+  PolicyChecker checker(options.explicit_allow_only);
   PolicyReport report;
   report.path = path;
   report.open = verified->open;
@@ -470,6 +533,7 @@ absl::StatusOr<PolicyReport> CheckPolicy(const std::string& path, const PolicyOp
   });
   if (scan.error) return absl::DataLossError(DescribeLineError(*scan.error));
   report.violations = checker.Finish();
+  report.host_approvals = checker.host_approvals();
   return report;
 }
 

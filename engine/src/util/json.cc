@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "simdjson.h"
-#include "util/simdjson_errors.h"
 #include "util/json_internal.h"
+#include "util/simdjson_errors.h"
 
 namespace traceframe {
 namespace {
