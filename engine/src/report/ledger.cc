@@ -14,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "format/event_parser.h"
 #include "format/payload_facts.h"
-#include "report/ledger_internal.h"
 #include "simdjson.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
@@ -393,14 +392,6 @@ absl::StatusOr<std::vector<std::string>> ListRunTraces(const std::string& dir) {
   if (!status.ok()) return status;
   files.erase(std::remove_if(files.begin(), files.end(), LooksLikeLedger), files.end());
   return files;
-}
-
-}  // namespace traceframe
-
-namespace traceframe {
-
-std::vector<std::string> ListLedgerTraceFiles(const std::string& dir, absl::Status* status) {
-  return ListTraceFiles(dir, "", status);
 }
 
 }  // namespace traceframe

@@ -13,10 +13,10 @@
 
 #include "absl/strings/ascii.h"
 #include "format/event_parser.h"
-#include "report/ledger_internal.h"
 #include "simdjson.h"
 #include "traceframe/json.h"
 #include "traceframe/labels.h"
+#include "traceframe/ledger.h"
 #include "traceframe/str_util.h"
 #include "traceframe/trace_reader.h"
 #include "util/file_util.h"
@@ -460,10 +460,10 @@ absl::StatusOr<ShipPassResult> Shipper::ShipOnce() {
   }
   std::vector<std::string> traces;
   for (const std::string& dir : options_.dirs) {
-    absl::Status status;
-    std::vector<std::string> found = ListLedgerTraceFiles(dir, &status);
-    if (!status.ok()) return status;
-    traces.insert(traces.end(), found.begin(), found.end());
+    // The same walk as the ledger and `export` (ledger files left out).
+    absl::StatusOr<std::vector<std::string>> found = ListRunTraces(dir);
+    if (!found.ok()) return found.status();
+    traces.insert(traces.end(), found->begin(), found->end());
   }
   traces.insert(traces.end(), options_.files.begin(), options_.files.end());
 
