@@ -41,7 +41,7 @@ std::string SessionJson(const ImportedSession& s) {
     w.Uint("lines", s.lines).Uint("events", s.events).Uint("model_calls", s.model_calls);
     w.Uint("compactions", s.compactions).Uint("tool_calls", s.tool_calls);
     w.Uint("tool_results", s.tool_results).Uint("tool_failures", s.tool_failures);
-    w.Uint("errors", s.errors).Raw("usage", ImportUsageJson(s.usage));
+    w.Uint("errors", s.errors).Raw("usage", UsageJson(s.usage));
     w.Bool("cut_off_tail", s.cut_off_tail).Uint("skipped_line_count", s.skipped_line_count);
     std::string skipped = "[";
     for (size_t i = 0; i < s.skipped_lines.size(); ++i) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "traceframe/usage.h"
 
 namespace traceframe {
 
@@ -60,20 +61,6 @@ struct SkippedLine {
   std::string reason;
 };
 
-// Token usage in the OpenTelemetry GenAI convention (docs/format.md).
-struct ImportUsage {
-  uint64_t input_tokens = 0;   // cached input included
-  uint64_t output_tokens = 0;  // reasoning included
-  uint64_t cache_read_input_tokens = 0;
-  uint64_t cache_creation_input_tokens = 0;
-  uint64_t reasoning_output_tokens = 0;
-  bool any = false;
-};
-
-// {"input_tokens":...,"output_tokens":...,"cache_read_input_tokens":...,
-// "cache_creation_input_tokens":...,"reasoning_output_tokens":...}
-std::string ImportUsageJson(const ImportUsage& usage);
-
 struct ImportedSession {
   std::string input;
   std::string trace_path;
@@ -92,7 +79,7 @@ struct ImportedSession {
   uint64_t errors = 0;
   // The run's usage: run.finished's when the host gives a total, else the
   // sum over model.calls.
-  ImportUsage usage;
+  TokenUsage usage;
   uint64_t skipped_line_count = 0;
   std::vector<SkippedLine> skipped_lines;  // the first kMaxListedSkippedLines
   bool cut_off_tail = false;               // an incomplete last line was left out

@@ -144,11 +144,11 @@ class ClaudeMapper : public LineMapper {
     size_t handle = 0;
     std::string model;
     std::string stop_reason;
-    ImportUsage usage;
+    std::optional<TokenUsage> usage;  // absent when no line carried usage
   };
 
-  static ImportUsage UsageOf(element usage) {
-    ImportUsage u;
+  static TokenUsage UsageOf(element usage) {
+    TokenUsage u;
     const int64_t input = IntField(usage, "input_tokens").value_or(0);
     const int64_t read = IntField(usage, "cache_read_input_tokens").value_or(0);
     const int64_t create = IntField(usage, "cache_creation_input_tokens").value_or(0);
@@ -159,7 +159,6 @@ class ClaudeMapper : public LineMapper {
     u.cache_read_input_tokens = pos(read);
     u.cache_creation_input_tokens = pos(create);
     u.output_tokens = pos(output);
-    u.any = true;
     return u;
   }
 
@@ -170,9 +169,9 @@ class ClaudeMapper : public LineMapper {
     w.String("provider", "anthropic");
     if (!open_->model.empty()) w.String("model", open_->model);
     if (!open_->stop_reason.empty()) w.String("stop_reason", open_->stop_reason);
-    if (open_->usage.any) {
-      w.Raw("usage", UsageJson(open_->usage));
-      AddUsage(&sink_->model_usage(), open_->usage);
+    if (open_->usage) {
+      w.Raw("usage", UsageJson(*open_->usage));
+      sink_->model_usage() += *open_->usage;
     }
     w.String("message_id", open_->key.substr(0, open_->key.find('\x1f')));
     w.Finish();

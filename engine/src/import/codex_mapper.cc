@@ -237,15 +237,14 @@ Totals TotalsOf(element usage) {
   return t;
 }
 
-ImportUsage UsageOf(const Totals& t) {
+TokenUsage UsageOf(const Totals& t) {
   auto pos = [](int64_t v) { return v > 0 ? static_cast<uint64_t>(v) : 0; };
-  ImportUsage u;
+  TokenUsage u;
   // Codex's input_tokens includes cached input; output includes reasoning.
   u.input_tokens = pos(t.input);
   u.cache_read_input_tokens = pos(t.cached);
   u.output_tokens = pos(t.output);
   u.reasoning_output_tokens = pos(t.reasoning);
-  u.any = true;
   return u;
 }
 
@@ -327,7 +326,7 @@ class CodexMapper : public LineMapper {
   }
 
  private:
-  std::optional<ImportUsage> RunUsage() const override {
+  std::optional<TokenUsage> RunUsage() const override {
     if (!last_total_) return std::nullopt;
     return UsageOf(*last_total_);
   }
@@ -501,8 +500,8 @@ class CodexMapper : public LineMapper {
         return;
       }
       if (t) last_total_ = t;
-      const ImportUsage usage = UsageOf(step);
-      AddUsage(&sink_->model_usage(), usage);
+      const TokenUsage usage = UsageOf(step);
+      sink_->model_usage() += usage;
       std::string out;
       JsonObjectWriter w(&out);
       w.String("provider", provider_);

@@ -94,7 +94,7 @@ class EventSink {
   void Skip(uint64_t line, std::string reason);
 
   // Token usage of emitted model.calls, summed.
-  ImportUsage& model_usage() { return model_usage_; }
+  TokenUsage& model_usage() { return model_usage_; }
 
  private:
   struct Pending {
@@ -125,7 +125,7 @@ class EventSink {
   std::string buffer_;
   Event event_;
   absl::Status status_;
-  ImportUsage model_usage_;
+  TokenUsage model_usage_;
 };
 
 // One format's line mapper.
@@ -138,7 +138,7 @@ class LineMapper {
   virtual std::string Finish() = 0;
   // The run's total when the host gives one (Codex's cumulative
   // total_token_usage); else the sum over model.calls is the run's usage.
-  virtual std::optional<ImportUsage> RunUsage() const { return std::nullopt; }
+  virtual std::optional<TokenUsage> RunUsage() const { return std::nullopt; }
 };
 
 std::unique_ptr<LineMapper> NewClaudeMapper(const ImportContext& context, EventSink* sink);
@@ -169,10 +169,6 @@ std::optional<double> NumberOf(element value);
 
 // The run.started payload for `context`.
 std::string StartedPayload(const ImportContext& context);
-
-// Usage as the payload's `usage` object (docs/format.md convention).
-std::string UsageJson(const ImportUsage& usage);
-void AddUsage(ImportUsage* total, const ImportUsage& add);
 
 // A bounded, redacted preview of tool output text: the first
 // kPreviewChars characters (command.h), secrets replaced.

@@ -324,34 +324,7 @@ std::string StartedPayload(const ImportContext& c) {
 
 }  // namespace traceframe::internal
 
-namespace traceframe {
-
-std::string ImportUsageJson(const ImportUsage& u) {
-  std::string out;
-  JsonObjectWriter w(&out);
-  w.Uint("input_tokens", u.input_tokens)
-      .Uint("output_tokens", u.output_tokens)
-      .Uint("cache_read_input_tokens", u.cache_read_input_tokens)
-      .Uint("cache_creation_input_tokens", u.cache_creation_input_tokens)
-      .Uint("reasoning_output_tokens", u.reasoning_output_tokens);
-  w.Finish();
-  return out;
-}
-
-}  // namespace traceframe
-
 namespace traceframe::internal {
-
-std::string UsageJson(const ImportUsage& u) { return ImportUsageJson(u); }
-
-void AddUsage(ImportUsage* t, const ImportUsage& a) {
-  t->input_tokens += a.input_tokens;
-  t->output_tokens += a.output_tokens;
-  t->cache_read_input_tokens += a.cache_read_input_tokens;
-  t->cache_creation_input_tokens += a.cache_creation_input_tokens;
-  t->reasoning_output_tokens += a.reasoning_output_tokens;
-  t->any = t->any || a.any;
-}
 
 std::string OutputPreview(std::string_view text) {
   // Only what the preview keeps is scanned for secrets (with room for one
