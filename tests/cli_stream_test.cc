@@ -204,17 +204,18 @@ TEST(CliStreamTest, BadLinesAreRejectedWithTheirLineNumbersAndTheRestIsKept) {
       R"({"kind":"run.finished","payload":{"no":"status"}})",  // 11
       R"({"kind":"error","payload":{}} trailing)",             // 12
       Line(13),                                                // 13
+      R"({"kind":"error","payload":{"a":1,"a":2}})",           // 14
   };
   std::string text;
   for (const std::string& l : input) text += l.back() == '\n' ? l : l + "\n";
   CliResult r = RunCli({"record", "--file", path, "--stream", "--ack"}, "", text);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<std::string> acks = SplitLines(r.out);
-  ASSERT_EQ(acks.size(), 13u) << r.out;
+  ASSERT_EQ(acks.size(), 14u) << r.out;
   EXPECT_EQ(acks[0], R"({"line":1,"seq":1,"id":"e1"})");
   EXPECT_EQ(acks[5], R"({"line":6,"seq":2,"id":"e6"})");
   EXPECT_EQ(acks[12], R"({"line":13,"seq":3,"id":"e13"})");
-  for (int line : {2, 3, 4, 5, 7, 8, 9, 10, 11, 12}) {
+  for (int line : {2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 14}) {
     EXPECT_THAT(acks[line - 1], HasSubstr(Cat("{\"line\":", line, ",\"error\":\"")));
     EXPECT_THAT(r.err, HasSubstr(Cat("Error: line ", line, ": ")));
   }
@@ -225,7 +226,10 @@ TEST(CliStreamTest, BadLinesAreRejectedWithTheirLineNumbersAndTheRestIsKept) {
   EXPECT_THAT(acks[4], HasSubstr("invalid JSON payload"));
   EXPECT_THAT(acks[6], HasSubstr("unknown field"));
   EXPECT_THAT(acks[7], HasSubstr("missing \\\"payload\\\""));
-  EXPECT_THAT(r.err, HasSubstr("10 lines rejected"));
+  // The library's payload contract (event.h), as for every other way in.
+  EXPECT_THAT(acks[10], HasSubstr("status"));
+  EXPECT_THAT(acks[13], HasSubstr("duplicate key"));
+  EXPECT_THAT(r.err, HasSubstr("11 lines rejected"));
   const std::vector<std::string> lines = SplitLines(ReadFileOrDie(path));
   ASSERT_EQ(lines.size(), 4u);  // run.started + the three good lines
   EXPECT_THAT(lines[3], HasSubstr("echo 13"));

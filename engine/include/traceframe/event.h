@@ -49,7 +49,9 @@ absl::StatusOr<EventKind> ParseEventKindOrError(std::string_view name);
 //  - no object repeats a key, at any depth (readers disagree on which value
 //    wins, so a repeated "decision" could pass one reader's policy check and
 //    fail another's);
-//  - run.finished: a JSON object whose "status" is a string.
+//  - run.finished: a JSON object whose "status" is a string;
+//  - model.call and run.finished: a `usage` field, when present, keeps the
+//    token-usage convention (usage.h CheckPayloadUsage).
 // Returns the payload minified (key order kept), or InvalidArgument naming
 // the rule broken and where. Thread-safe.
 absl::StatusOr<std::string> CanonicalEventPayload(EventKind kind, std::string_view payload_json);

@@ -56,8 +56,9 @@ absl::StatusOr<TokenUsage> ParseUsageJson(std::string_view json);
 
 // The usage convention writers keep: when a model.call or run.finished
 // payload (an object) has a `usage` field, it must be a usage object as
-// ParseUsageJson accepts. Other kinds and payloads pass. `record` and the
-// TraceRecorder call it; verify does not (readers are tolerant).
+// ParseUsageJson accepts. Other kinds and payloads pass. Part of the
+// payload contract every writer enforces (event.h CanonicalEventPayload);
+// verify does not check it (readers are tolerant).
 absl::Status CheckPayloadUsage(EventKind kind, std::string_view payload_json);
 
 // The compact JSON object, all five fields in kUsageFieldNames order.

@@ -11,6 +11,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "format/payload_facts.h"
 #include "simdjson.h"
 #include "traceframe/json.h"
 #include "util/json_internal.h"
@@ -175,6 +176,17 @@ absl::StatusOr<std::string> CanonicalEventPayload(EventKind kind, std::string_vi
             return absl::InvalidArgumentError(
                 "invalid run.finished payload: it must be an object with a string \"status\" "
                 "(use `traceframe finish --status S`)");
+          }
+        }
+        // Token usage keeps its convention where writers put it (usage.h).
+        if (kind == EventKind::kModelCall || kind == EventKind::kRunFinished) {
+          auto usage = root["usage"];
+          if (!usage.error()) {
+            absl::Status status = CheckUsageElement(usage.value_unsafe());
+            if (!status.ok()) {
+              return absl::InvalidArgumentError(
+                  Cat("invalid ", EventKindName(kind), " payload: ", status.message()));
+            }
           }
         }
         return absl::OkStatus();
