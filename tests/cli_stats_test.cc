@@ -236,5 +236,31 @@ TEST(CliStatsTest, TokensAndCostFromModelCalls) {
   EXPECT_THAT(r.out, HasSubstr("\"models\":[\"m\"]"));
 }
 
+TEST(CliStatsTest, CompactionsPerRunFromImportedModelCalls) {
+  TempDir dir;
+  // Run c0 was compacted twice (import writes a compaction as a model.call
+  // with operation "compaction"); c1 has a model call that mentions the word
+  // in its text only, which is not a compaction.
+  const std::string compaction = R"({"provider":"anthropic","operation":"compaction"})";
+  WriteFileOrDie(dir.File("runs/c0.traceframe"),
+                 EventLine("c0", "e0", "run.started", 1000, 0, "{}") + "\n" +
+                     EventLine("c0", "e1", "model.call", 1001, 1, compaction) + "\n" +
+                     EventLine("c0", "e2", "model.call", 1002, 2, compaction) + "\n" +
+                     EventLine("c0", "e3", "run.finished", 1003, 3, R"({"status":"success"})") +
+                     "\n");
+  WriteFileOrDie(
+      dir.File("runs/c1.traceframe"),
+      EventLine("c1", "e0", "run.started", 1000, 0, "{}") + "\n" +
+          EventLine("c1", "e1", "model.call", 1001, 1,
+                    R"({"model":"m","note":"no compaction here"})") +
+          "\n" + EventLine("c1", "e2", "run.finished", 1002, 2, R"({"status":"success"})") + "\n");
+  CliResult r = RunCli({"stats", "--dir", "runs", "--json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Number(r.out, "/groups/0/stats/per_run/compactions"), 1.0);
+  r = RunCli({"stats", "--dir", "runs"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("compactions 1"));
+}
+
 }  // namespace
 }  // namespace traceframe

@@ -61,6 +61,9 @@ struct ToolFacts {
 struct RunToolFacts {
   std::map<std::string, ToolFacts> tools;
   uint64_t denies = 0;  // permission.decision events that deny
+  // model.call events with "operation": "compaction" (how import records a
+  // host's context compaction, docs/import.md).
+  uint64_t compactions = 0;
 };
 
 // One parallel pass over `paths` (threads: 0 = all cores). A trace that

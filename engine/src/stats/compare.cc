@@ -210,12 +210,23 @@ RunToolFacts ReadOne(const std::string& path, simdjson::dom::parser& parser, boo
   std::map<std::string, std::deque<int64_t>> pending;
   (*reader)->ScanAll([&](const EventView& e) {
     if (e.kind != EventKind::kToolCall && e.kind != EventKind::kToolResult &&
-        e.kind != EventKind::kPermissionDecision) {
+        e.kind != EventKind::kPermissionDecision && e.kind != EventKind::kModelCall) {
       return true;
     }
     std::string_view raw = RawPayload(e.line);
+    // Most model calls are not compactions: only those that name one are
+    // parsed (and then checked field by field, not by the text).
+    if (e.kind == EventKind::kModelCall && raw.find("compaction") == std::string_view::npos) {
+      return true;
+    }
     simdjson::dom::element payload;
     if (parser.parse(raw.data(), raw.size()).get(payload) != simdjson::SUCCESS) return true;
+    if (e.kind == EventKind::kModelCall) {
+      if (StringAt(payload, "operation") == std::optional<std::string_view>("compaction")) {
+        ++facts.compactions;
+      }
+      return true;
+    }
     if (e.kind == EventKind::kPermissionDecision) {
       std::optional<std::string_view> d = StringAt(payload, "decision");
       if (d && (*d == "deny" || *d == "denied" || *d == "block" || *d == "blocked")) {
@@ -407,6 +418,7 @@ std::string SetJson(const SetStats& s, const std::string& selection) {
       .Raw("errors", JsonNumber(PerRun(s.errors, s.runs)))
       .Raw("denies", JsonNumber(PerRun(s.denies, s.runs)))
       .Raw("deviations", JsonNumber(PerRun(s.deviations, s.runs)))
+      .Raw("compactions", JsonNumber(PerRun(s.compactions, s.runs)))
       .Finish();
   w.Raw("per_run", per_run);
   w.Finish();
@@ -819,6 +831,7 @@ CompareReport BuildCompareReport(const std::vector<RunFacts>& baseline,
   per_run_line("errors", sa.errors, sb.errors);
   per_run_line("denies", sa.denies, sb.denies);
   per_run_line("deviations", sa.deviations, sb.deviations);
+  per_run_line("compactions", sa.compactions, sb.compactions);
   text += ToolsText(rows, true);
   if (paired && !paired->flipped.empty()) {
     text += "\nflipped tasks (regressions first)\n";
@@ -922,10 +935,10 @@ StatsReport BuildStatsReport(const std::vector<RunFacts>& runs, const StatsOptio
     Append(&report.text, "  tool fails ", Pct(s.tool_failure_rate), " ", Ci(s.tool_failure_ci),
            " (n=", s.tool_calls, " calls)\n",
            absl::StrFormat("  per run    model calls %s, tool calls %s, errors %s, "
-                           "denies %s, deviations %s\n",
+                           "denies %s, deviations %s, compactions %s\n",
                            Num(PerRun(s.model_calls, s.runs)), Num(PerRun(s.tool_calls, s.runs)),
                            Num(PerRun(s.errors, s.runs)), Num(PerRun(s.denies, s.runs)),
-                           Num(PerRun(s.deviations, s.runs))));
+                           Num(PerRun(s.deviations, s.runs)), Num(PerRun(s.compactions, s.runs))));
     report.text += ToolsText(rows, false);
   }
   groups_json.push_back(']');

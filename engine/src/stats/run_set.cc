@@ -82,7 +82,9 @@ SetStats ComputeSetStats(const std::vector<const RunFacts*>& runs,
     s.deviations += r->deviations;
   }
   for (const RunToolFacts* t : tools) {
-    if (t != nullptr) s.denies += t->denies;
+    if (t == nullptr) continue;
+    s.denies += t->denies;
+    s.compactions += t->compactions;
   }
   if (prices != nullptr && s.priced_runs > 0) s.cost_total = cost;
   if (s.runs > 0) {

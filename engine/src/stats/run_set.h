@@ -33,7 +33,7 @@ struct SetStats {
   uint64_t priced_runs = 0, priced_successes = 0;
   std::set<std::string> unpriced_models;
   uint64_t model_calls = 0, tool_calls = 0, tool_failures = 0, errors = 0, deviations = 0,
-           denies = 0;
+           denies = 0, compactions = 0;
   std::optional<double> tool_failure_rate;
   std::optional<Interval> tool_failure_ci;
 };
