@@ -92,6 +92,17 @@ struct ToolCallInfo {
   bool has_ts = false;
 };
 
+// The API call whose lines are being read (one response is split over
+// several assistant lines). At namespace scope: clang cannot construct a
+// nested class with member initializers inside its enclosing class.
+struct OpenCall {
+  std::string key;
+  size_t handle = 0;
+  std::string model;
+  std::string stop_reason;
+  std::optional<TokenUsage> usage;  // absent when no line carried usage
+};
+
 class ClaudeMapper : public LineMapper {
  public:
   ClaudeMapper(const ImportContext& context, EventSink* sink) : context_(context), sink_(sink) {}
@@ -139,14 +150,6 @@ class ClaudeMapper : public LineMapper {
   }
 
  private:
-  struct OpenCall {
-    std::string key;
-    size_t handle = 0;
-    std::string model;
-    std::string stop_reason;
-    std::optional<TokenUsage> usage;  // absent when no line carried usage
-  };
-
   static TokenUsage UsageOf(element usage) {
     TokenUsage u;
     const int64_t input = IntField(usage, "input_tokens").value_or(0);
