@@ -251,7 +251,7 @@ TokenUsage UsageOf(const Totals& t) {
 class CodexMapper : public LineMapper {
  public:
   CodexMapper(const ImportContext& context, EventSink* sink)
-      : context_(context), sink_(sink), provider_(context.model_provider) {
+      : sink_(sink), provider_(context.model_provider) {
     if (provider_.empty()) provider_ = "openai";
   }
 
@@ -548,7 +548,6 @@ class CodexMapper : public LineMapper {
     sink_->Emit(EventKind::kModelCall, std::move(out));
   }
 
-  const ImportContext& context_;
   EventSink* sink_;
   simdjson::dom::parser parser_;
   simdjson::dom::parser args_parser_;
