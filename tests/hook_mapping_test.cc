@@ -79,6 +79,19 @@ TEST(HookMapping, H4PostToolUseIsToolResult) {
   EXPECT_EQ(Field(p, "output"), "\"ok\"");
 }
 
+// Found by the hook_mapping fuzzer: a host key repeated at the top level
+// ("model" twice) was copied twice into payload.host, so the writer refused
+// the event and it was lost. The first value is kept, as in payload.raw.
+TEST(HookMapping, RepeatedHostKeyKeepsTheFirstAndTheEventIsWritable) {
+  HookMapping m = Map(R"({"session_id":"c","hook_event_name":"PostToolUse","model":"first",)"
+                      R"("tool_name":"Bash","tool_input":{"command":"x"},"model":"second"})");
+  ASSERT_EQ(m.events.size(), 1u);
+  const std::string& p = m.events[0].payload_json;
+  EXPECT_TRUE(ValidateEventPayload(m.events[0].kind, p).ok()) << p;
+  EXPECT_THAT(Field(p, "host"), HasSubstr("\"model\":\"first\""));
+  EXPECT_THAT(Field(p, "host"), Not(HasSubstr("second")));
+}
+
 TEST(HookMapping, H5DecisionIsRecordedThenTheToolCall) {
   // Fix (reference §11 item 20): the decision no longer swallows the call.
   HookMapping m = Map(R"({"hook_event_name":"PreToolUse","tool_name":"Write",)"

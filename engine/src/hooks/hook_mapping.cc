@@ -347,8 +347,14 @@ std::optional<std::string> HostJson(element root) {
   bool truncated = false;
   simdjson::dom::object object;
   if (root.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
+  // A host key repeated in the payload keeps its first value, as the bounded
+  // copy of payload.raw does: a repeated key would make the event one the
+  // writer refuses (event.h), and the event would be lost.
+  std::vector<std::string_view> copied;
   for (auto field : object) {
     if (!IsHostKey(field.key) || field.value.is_null()) continue;
+    if (std::find(copied.begin(), copied.end(), field.key) != copied.end()) continue;
+    copied.push_back(field.key);
     if (any) out.push_back(',');
     any = true;
     AppendJsonString(&out, field.key);
