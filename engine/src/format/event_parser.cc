@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "format/payload_facts.h"
+#include "util/json_internal.h"
 #include "util/simdjson_errors.h"
 
 namespace traceframe {
@@ -98,13 +99,29 @@ LineParseError EventParser::Parse(std::string_view line, bool padded, EventView*
     *reason = internal::SimdjsonErrorText(error, "line");
     return LineParseError::kJsonSyntax;
   }
+  return ReadEvent(parser_.doc, out, reason);
+}
+
+bool EventParser::PayloadHasDuplicateKey() const {
+  return TapeHasDuplicateKey(*doc_, payload_index_);
+}
+
+LineParseError EventParser::ReadEvent(const simdjson::dom::document& doc, EventView* out,
+                                      std::string* reason) {
+  const simdjson::dom::element root = doc.root();
+  doc_ = &doc;
   simdjson::dom::object object;
   if (root.get_object().get(object)) {
     *reason = "an event must be a JSON object";
     return LineParseError::kSchema;
   }
   uint32_t seen = 0;
+  // The tape index of each value, kept in step with the iteration (the
+  // root object is at 1, its first key at 2): PayloadHasDuplicateKey reads
+  // the payload from the tape.
+  size_t value_index = 1;
   for (auto field : object) {
+    value_index = value_index == 1 ? 3 : TapeAfter(doc, value_index) + 1;
     const Field which = FieldFor(field.key);
     if (which == 0) continue;  // unknown top-level fields are ignored
     if (seen & which) {
@@ -160,6 +177,7 @@ LineParseError EventParser::Parse(std::string_view line, bool padded, EventView*
         break;
       default:  // kPayload
         payload_ = value;
+        payload_index_ = value_index;
         break;
     }
   }

@@ -26,8 +26,21 @@ class EventParser {
   // On failure returns the category and sets *reason.
   LineParseError Parse(std::string_view line, bool padded, EventView* out, std::string* reason);
 
-  // The payload of the last successful Parse.
+  // The schema walk of Parse on a line parsed elsewhere (a document of a
+  // parse_many batch, read/trace_reader.cc): the same checks, the same
+  // reasons. `root` must stay valid while *out and payload() are used.
+  LineParseError ReadEvent(const simdjson::dom::document& doc, EventView* out, std::string* reason);
+
+  // The parser of parse_many batches (read/trace_reader.cc); it allocates
+  // nothing until first used.
+  simdjson::dom::parser& batch_parser() { return batch_parser_; }
+
+  // The payload of the last successful Parse or ReadEvent.
   simdjson::dom::element payload() const { return payload_; }
+
+  // Whether the payload of the last successful Parse or ReadEvent has an
+  // object that repeats a key (then FindDuplicateKey on payload() names it).
+  bool PayloadHasDuplicateKey() const;
 
   // Parses an arbitrary JSON document (for payload inspection by other modules).
   simdjson::simdjson_result<simdjson::dom::element> ParseDocument(std::string_view json);
@@ -35,8 +48,11 @@ class EventParser {
  private:
   simdjson::dom::parser parser_;
   simdjson::dom::parser doc_parser_;
+  simdjson::dom::parser batch_parser_;
   std::string scratch_;
   simdjson::dom::element payload_;
+  const simdjson::dom::document* doc_ = nullptr;  // payload_'s document
+  size_t payload_index_ = 0;                      // payload_'s index on doc_'s tape
 };
 
 }  // namespace traceframe

@@ -26,6 +26,16 @@ TraceReader::ScanResult ScanRange(const MappedView& view, EventParser& parser, u
                                   const std::function<bool(const EventView&)>& on_event,
                                   const std::function<bool(const LineError&)>& on_error);
 
+// ScanRange for long scans (verify, summary): the lines go through
+// simdjson's parse_many in batches, and any line a batch cannot take as one
+// whole JSON object is parsed alone. The events, errors and positions seen
+// are exactly ScanRange's; only the parsing is amortized. A scan that stops
+// after a few lines should use ScanRange (a batch parses ahead).
+TraceReader::ScanResult ScanRangeBatched(const MappedView& view, EventParser& parser,
+                                         uint64_t begin, uint64_t end, uint64_t first_line_number,
+                                         const std::function<bool(const EventView&)>& on_event,
+                                         const std::function<bool(const LineError&)>& on_error);
+
 // Offset just past the first '\n' at or after `offset` (or `size`).
 uint64_t NextLineStart(const MappedView& view, uint64_t offset);
 

@@ -358,7 +358,7 @@ void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, Id
     chunk->id_hashes.reserve(
         std::min<uint64_t>(kDuplicateCheckCap + 1, (chunk->end - chunk->begin) / 64 + 16));
   }
-  TraceReader::ScanResult scan = ScanRange(
+  TraceReader::ScanResult scan = ScanRangeBatched(
       view, parser, chunk->begin, chunk->end, 1,
       [&](const EventView& e) {
         checker.OnEvent(e, parser.payload());
@@ -366,7 +366,7 @@ void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, Id
         // different readers (docs/format.md "Payloads").
         std::string key;
         std::string where;
-        if (FindDuplicateKey(parser.payload(), &key, &where)) {
+        if (parser.PayloadHasDuplicateKey() && FindDuplicateKey(parser.payload(), &key, &where)) {
           checker.AddWarning(
               e.byte_offset, e.line_number, e.seq, kRankDuplicateKey,
               VerifyIssueCode::kDuplicateKey,

@@ -189,8 +189,112 @@ uint64_t NextLineStart(const MappedView& view, uint64_t offset) {
                        : static_cast<uint64_t>(static_cast<const char*>(nl) - view.data) + 1;
 }
 
-TraceReader::ScanResult ScanRange(const MappedView& m, EventParser& parser, uint64_t begin,
-                                  uint64_t end, uint64_t first_line_number,
+namespace {
+
+// Batches of lines go through simdjson's parse_many (stage 1 over the whole
+// batch, one stage 2 per document) instead of one parse per line, when the
+// scan is long enough to pay for the batch's set-up.
+constexpr uint64_t kMinBatchScan = 64u << 10;
+// parse_many's window: its parser holds ~14 bytes per byte of it (tape,
+// structural indexes, strings), so this bounds the heap a scan adds.
+constexpr size_t kBatchWindow = 256u << 10;
+// After a batch gives up on a line (it is not one whole JSON object), the
+// lines of this many bytes from there are parsed one at a time.
+constexpr uint64_t kLineByLineAfterAnomaly = 64u << 10;
+
+bool IsJsonSpace(const char* p, const char* end) {
+  for (; p < end; ++p) {
+    if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') return false;
+  }
+  return true;
+}
+
+struct BatchScan {
+  uint64_t next = 0;         // start of the first line not handled
+  uint64_t line_number = 0;  // its number
+  bool stopped = false;      // a callback returned false; `next` is where
+};
+
+// Scans the whole lines of [pos, limit) (limit just past a '\n', with
+// SIMDJSON_PADDING readable bytes after it) with parse_many, as long as each
+// document is exactly the one JSON value of its line: then its parse is the
+// one EventParser::Parse would make of the line alone, and the same schema
+// walk (EventParser::ReadEvent) reads it. At the first document that is not
+// (two values on a line, a value over several lines, not an object) or at
+// the first error, returns the line it is in: the caller parses from there
+// line by line, which finds and words the errors.
+BatchScan ScanBatch(const MappedView& m, EventParser& parser, uint64_t pos, uint64_t limit,
+                    uint64_t line_number, TraceReader::ScanResult* result,
+                    const std::function<bool(const EventView&)>& on_event,
+                    const std::function<bool(const LineError&)>& on_error) {
+  BatchScan out{pos, line_number, false};
+  const char* d = m.data;
+  simdjson::dom::parser& batch = parser.batch_parser();
+#ifdef SIMDJSON_THREADS_ENABLED
+  // One thread per scan: parallel scans run one per core already.
+  batch.threaded = false;
+#endif
+  simdjson::dom::document_stream stream;
+  if (batch.parse_many(reinterpret_cast<const uint8_t*>(d + pos), limit - pos, kBatchWindow)
+          .get(stream)) {
+    return out;
+  }
+  EventView view;
+  std::string reason;
+  for (auto it = stream.begin(); it != stream.end(); ++it) {
+    // The current document is the parser's (`*it` is batch.doc.root()).
+    simdjson::dom::element root;
+    if ((*it).get(root) || !root.is_object()) return out;
+    const uint64_t doc_start = pos + it.current_index();
+    const uint64_t doc_end = doc_start + it.source().size();
+    if (doc_start < out.next || doc_end > limit) return out;
+    // Blank lines before the document (JSON whitespace only).
+    const char* p = d + out.next;
+    for (;;) {
+      const char* nl = static_cast<const char*>(::memchr(p, '\n', doc_start - (p - d)));
+      if (nl == nullptr) break;
+      if (!IsJsonSpace(p, nl)) return out;
+      p = nl + 1;
+      ++result->lines;
+      ++out.line_number;
+      out.next = static_cast<uint64_t>(p - d);
+    }
+    if (!IsJsonSpace(p, d + doc_start)) return out;
+    // The document must end on its own line, with nothing after it.
+    const char* nl = static_cast<const char*>(::memchr(d + doc_start, '\n', limit - doc_start));
+    if (nl == nullptr || static_cast<uint64_t>(nl - d) < doc_end || !IsJsonSpace(d + doc_end, nl)) {
+      return out;
+    }
+    const uint64_t line_start = out.next;
+    const uint64_t next = static_cast<uint64_t>(nl - d) + 1;
+    std::string_view line(d + line_start, static_cast<uint64_t>(nl - d) - line_start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    view.line = line;
+    view.line_number = out.line_number;
+    view.byte_offset = line_start;
+    ++result->lines;
+    out.next = next;
+    ++out.line_number;
+    if (parser.ReadEvent(batch.doc, &view, &reason) != LineParseError::kNone) {
+      result->error = LineError{view.line_number, line_start, reason};
+      if (!on_error(*result->error)) {
+        out.next = line_start;
+        out.stopped = true;
+        return out;
+      }
+    } else {
+      ++result->events;
+      if (!on_event(view)) {
+        out.stopped = true;
+        return out;
+      }
+    }
+  }
+  return out;
+}
+
+TraceReader::ScanResult ScanLines(const MappedView& m, EventParser& parser, uint64_t begin,
+                                  uint64_t end, uint64_t first_line_number, bool batched,
                                   const std::function<bool(const EventView&)>& on_event,
                                   const std::function<bool(const LineError&)>& on_error) {
   TraceReader::ScanResult result;
@@ -201,7 +305,29 @@ TraceReader::ScanResult ScanRange(const MappedView& m, EventParser& parser, uint
   std::string reason;
   const bool bom = pos == 0 && end >= kBom.size() && std::string_view(d, kBom.size()) == kBom;
   if (bom) pos = 3;
+  // Batches cover whole lines followed by SIMDJSON_PADDING readable bytes.
+  uint64_t batch_limit = 0;
+  if (batched && end - pos >= kMinBatchScan && m.readable >= simdjson::SIMDJSON_PADDING) {
+    const uint64_t padded_end = std::min<uint64_t>(end, m.readable - simdjson::SIMDJSON_PADDING);
+    const void* nl = padded_end > pos ? ::memrchr(d + pos, '\n', padded_end - pos) : nullptr;
+    if (nl != nullptr) batch_limit = static_cast<uint64_t>(static_cast<const char*>(nl) - d) + 1;
+  }
+  uint64_t line_by_line_until = 0;
   while (pos < end) {
+    // The BOM's line is parsed alone (its offset is 0, not 3).
+    if (pos >= line_by_line_until && pos < batch_limit && batch_limit - pos >= kMinBatchScan &&
+        !(bom && pos == 3)) {
+      const BatchScan batch =
+          ScanBatch(m, parser, pos, batch_limit, line_number, &result, on_event, on_error);
+      pos = batch.next;
+      line_number = batch.line_number;
+      if (batch.stopped) {
+        result.end_offset = pos;
+        return result;
+      }
+      line_by_line_until = pos + kLineByLineAfterAnomaly;
+      if (pos >= end) break;
+    }
     const void* nl = ::memchr(d + pos, '\n', end - pos);
     const uint64_t line_end = nl ? static_cast<uint64_t>(static_cast<const char*>(nl) - d) : end;
     const bool terminated = nl != nullptr;
@@ -242,6 +368,22 @@ TraceReader::ScanResult ScanRange(const MappedView& m, EventParser& parser, uint
   }
   result.end_offset = pos;
   return result;
+}
+
+}  // namespace
+
+TraceReader::ScanResult ScanRange(const MappedView& m, EventParser& parser, uint64_t begin,
+                                  uint64_t end, uint64_t first_line_number,
+                                  const std::function<bool(const EventView&)>& on_event,
+                                  const std::function<bool(const LineError&)>& on_error) {
+  return ScanLines(m, parser, begin, end, first_line_number, false, on_event, on_error);
+}
+
+TraceReader::ScanResult ScanRangeBatched(const MappedView& m, EventParser& parser, uint64_t begin,
+                                         uint64_t end, uint64_t first_line_number,
+                                         const std::function<bool(const EventView&)>& on_event,
+                                         const std::function<bool(const LineError&)>& on_error) {
+  return ScanLines(m, parser, begin, end, first_line_number, true, on_event, on_error);
 }
 
 }  // namespace traceframe

@@ -285,6 +285,109 @@ bool FindDuplicateKey(simdjson::dom::element element, std::string* key, std::str
   return FindDuplicateKeyIn(element, key, where);
 }
 
+size_t TapeAfter(const simdjson::dom::document& doc, size_t i) {
+  switch (static_cast<char>(doc.tape[i] >> 56)) {
+    case '{':
+    case '[':
+      return static_cast<uint32_t>(doc.tape[i]);  // past the matching close
+    case 'l':
+    case 'u':
+    case 'd':
+      return i + 2;  // the number is the next word
+    default:
+      return i + 1;
+  }
+}
+
+bool TapeHasDuplicateKey(const simdjson::dom::document& doc, size_t index) {
+  const uint64_t* tape = doc.tape.get();
+  const uint8_t* strings = doc.string_buf.get();
+  const uint64_t first = tape[index];
+  const char first_type = static_cast<char>(first >> 56);
+  if (first_type != '{' && first_type != '[') return false;
+  // Depth first with a stack of the open containers, reading each object's
+  // keys in order and comparing each with the keys before it (objects are
+  // small: past 16 keys they are sorted when they close instead). A value
+  // deeper or wider than the fixed room here answers true: the caller's
+  // walk of the DOM (FindDuplicateKey) decides.
+  struct Key {
+    uint64_t head;  // the first 8 bytes (fewer for a short key, zero-filled)
+    const char* data;
+    uint32_t size;
+  };
+  struct Open {
+    uint32_t next;       // tape index of its next key (object) or value (array)
+    uint32_t close;      // tape index of its closing bracket
+    uint32_t first_key;  // its first key in keys[]
+    bool object;
+  };
+  constexpr size_t kMaxDepth = 64;
+  constexpr uint32_t kMaxKeys = 512;
+  constexpr uint32_t kPairwise = 16;
+  Open open[kMaxDepth];
+  Key keys[kMaxKeys];
+  uint64_t sigs[kMaxKeys];
+  size_t depth = 1;
+  uint32_t key_count = 0;
+  open[0] = Open{static_cast<uint32_t>(index + 1), static_cast<uint32_t>(first) - 1, 0,
+                 first_type == '{'};
+  auto same = [](const Key& a, const Key& b) {
+    return a.size == b.size && a.head == b.head &&
+           (a.size <= 8 || std::memcmp(a.data + 8, b.data + 8, a.size - 8) == 0);
+  };
+  while (depth > 0) {
+    Open& top = open[depth - 1];
+    if (top.next >= top.close) {
+      if (top.object && key_count - top.first_key > kPairwise) {
+        // (sigs[] is not needed past here: this object's keys are dropped.)
+        std::sort(keys + top.first_key, keys + key_count, [](const Key& a, const Key& b) {
+          return std::string_view(a.data, a.size) < std::string_view(b.data, b.size);
+        });
+        for (uint32_t k = top.first_key + 1; k < key_count; ++k) {
+          if (same(keys[k - 1], keys[k])) return true;
+        }
+      }
+      key_count = top.first_key;
+      --depth;
+      continue;
+    }
+    size_t v = top.next;
+    if (top.object) {
+      const uint8_t* p = strings + (tape[v] & simdjson::internal::JSON_VALUE_MASK);
+      Key key;
+      std::memcpy(&key.size, p, sizeof(key.size));
+      key.data = reinterpret_cast<const char*>(p + sizeof(key.size));
+      // The string buffer holds a NUL and padding after every string, so
+      // 8 bytes can be read; the ones past the key are masked off.
+      std::memcpy(&key.head, key.data, sizeof(key.head));
+      if (key.size < 8) key.head &= (uint64_t{1} << (8 * key.size)) - 1;
+      // One word per key to compare first: its head mixed with its size.
+      const uint64_t sig = key.head ^ (uint64_t{key.size} * 0x9E3779B97F4A7C15ull);
+      if (key_count - top.first_key < kPairwise) {
+        for (uint32_t k = top.first_key; k < key_count; ++k) {
+          if (sigs[k] == sig && same(keys[k], key)) return true;
+        }
+      }
+      if (key_count == kMaxKeys) return true;
+      sigs[key_count] = sig;
+      keys[key_count++] = key;
+      ++v;
+    }
+    const uint64_t word = tape[v];
+    const char type = static_cast<char>(word >> 56);
+    if (type == '{' || type == '[') {
+      top.next = static_cast<uint32_t>(word);  // past its closing bracket
+      if (depth == kMaxDepth) return true;
+      open[depth++] = Open{static_cast<uint32_t>(v + 1), static_cast<uint32_t>(word) - 1, key_count,
+                           type == '{'};
+    } else {
+      // Numbers take a second word.
+      top.next = static_cast<uint32_t>(v + (type == 'l' || type == 'u' || type == 'd' ? 2 : 1));
+    }
+  }
+  return false;
+}
+
 absl::Status ValidateJson(std::string_view text) { return CanonicalizeJson(text).status(); }
 
 absl::StatusOr<std::string> CanonicalizeJson(std::string_view text) {

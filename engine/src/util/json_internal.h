@@ -20,6 +20,17 @@ namespace traceframe {
 // sets *key to the repeated key and *where to its location ("$.a.b[2]").
 bool FindDuplicateKey(simdjson::dom::element element, std::string* key, std::string* where);
 
+// False when no object in the value at `index` of `doc`'s tape (simdjson's
+// tape format: its docs/tape.md) repeats a key, at any depth, found in one
+// linear pass over the tape instead of a walk of the DOM. True when one may
+// (a repeated key, or a value too deep or too wide for its fixed room):
+// verify calls it for every payload, and FindDuplicateKey, which decides
+// and names the key, only when it says true.
+bool TapeHasDuplicateKey(const simdjson::dom::document& doc, size_t index);
+
+// The tape index just past the value at tape index `i` of `doc`.
+size_t TapeAfter(const simdjson::dom::document& doc, size_t i);
+
 // CanonicalizeJson (json.h) with one more check on the parsed document before
 // minifying: `check` returns OK or the error to return. Uses a per-thread
 // parser (the recorder calls this for every event).
