@@ -124,6 +124,22 @@ median_record() {
 rec_small=$(median_record "$small")
 rec_big=$(median_record "$open_trace")
 
+# Instructions (callgrind): the same work counted the same way however loaded
+# the machine is. An 8 MiB trace of the same generator, one thread each.
+instr_pm="n/a"; instr_v="n/a"
+if command -v valgrind >/dev/null; then
+  small_trace="$dir/trace-8m-seed1.traceframe"
+  if [ ! -s "$small_trace" ] || [ "$gen" -nt "$small_trace" ]; then
+    "$gen" --out "$small_trace" --bytes 8M --seed 1 >/dev/null 2>&1
+  fi
+  ir() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+      sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' | tail -1
+  }
+  instr_pm=$(ir "$base" parse-many --file "$small_trace" --threads 1)
+  instr_v=$(ir "$base" verify --file "$small_trace" --threads 1)
+fi
+
 g_pm1=$(echo "$pm1" | field gbps); g_pmn=$(echo "$pmn" | field gbps)
 g_v1=$(echo "$v1" | field gbps); g_vn=$(echo "$vn" | field gbps)
 g_sm=$(echo "$sm" | field gbps)
@@ -157,4 +173,13 @@ system, all threads), which other processes on a shared machine disturb less.
 | context: \`wc -l\` | $g_wc GB/s | | verify/wc $(ratio "$g_vn" "$g_wc")x | |
 | context: \`jq -c empty\` (256 MB sample) | $jq_gbps GB/s | | verify/jq $(ratio "$g_vn" "$jq_gbps")x | |
 | baseline for the recorder: write + fdatasync per 64 KB batch (256 MB sample) | | $ws_gbps GB/s, $ws_eps events/s | | |
+| verify, 1 thread, instructions (callgrind, 8 MiB trace) | $instr_v | parse_many: $instr_pm | $(ratio "$instr_pm" "$instr_v")x (parse_many / verify) | >= 0.9x |
 EOF
+
+# Start-up of the binary (hook ingest) in instructions, against its budget.
+echo
+if command -v valgrind >/dev/null && [ -x "$build/bench/simdjson_noop_tool" ]; then
+  bash bench/startup_instructions.sh "$build" || echo "(start-up instructions over budget: see above)"
+else
+  echo "start-up instructions: n/a (needs valgrind and $build/bench/simdjson_noop_tool)"
+fi

@@ -21,6 +21,13 @@ CommandGroup::CommandGroup(int order, std::initializer_list<std::string_view> co
   CommandGroups().push_back(CommandGroupInfo{order, commands, installer});
 }
 
+CLI::App* AddCommand(CLI::App* parent, std::string name, std::string description,
+                     std::function<void(CLI::App*)> define) {
+  CLI::App* cmd = parent->add_subcommand(std::move(name), std::move(description));
+  cmd->preparse_callback([cmd, define = std::move(define)](std::size_t) { define(cmd); });
+  return cmd;
+}
+
 std::string FormatBlock(std::string_view title, const std::vector<Field>& fields) {
   std::string out = Cat("traceframe ", title, "\n");
   for (const auto& [label, value] : fields) {

@@ -43,6 +43,15 @@ struct CommandGroup {
 
 std::vector<CommandGroupInfo>& CommandGroups();
 
+// Adds the command `name` to `parent` now and its options later: `define`
+// runs when the parser enters the command (CLI11's pre-parse callback), so a
+// process builds the options of the command it runs and of no other (start-up
+// is most of a `hook ingest` call). `--help`, the usage errors and their
+// closest-match hints see the same options: they are about the command
+// entered. `define` also sets the command's callback.
+CLI::App* AddCommand(CLI::App* parent, std::string name, std::string description,
+                     std::function<void(CLI::App*)> define);
+
 // Exit codes (docs: README "Exit codes").
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;

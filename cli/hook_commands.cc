@@ -172,129 +172,146 @@ void Install(CLI::App& app, Action& action) {
   hook->require_subcommand(1);
   // ---- hook ingest
   {
-    auto* cmd = hook->add_subcommand(
-        "ingest",
-        "Append a host hook payload (JSON on stdin) to a trace. Never exits 2, never writes "
-        "to stdout.");
-    auto options = std::make_shared<HookIngestOptions>();
-    auto quiet = std::make_shared<bool>(false);
-    cmd->add_option_function<std::string>(
-        "--file", [options](const std::string& f) { options->file = f; }, "Trace file");
-    cmd->add_option_function<std::string>(
-        "--dir", [options](const std::string& d) { options->dir = d; },
-        "Directory of traces: <dir>/<run id>.traceframe, created on first use");
-    cmd->add_flag("--init-if-missing", options->init_if_missing,
-                  "With --file: create the trace if it does not exist");
-    cmd->add_option("--source", options->source, "Label stored in every event")
-        ->capture_default_str();
-    cmd->add_option_function<std::string>(
-        "--run-id", [options](const std::string& r) { options->run_id = r; },
-        "Run id instead of the one derived from the session id");
-    cmd->add_flag("--strict", options->strict,
-                  "Fail (exit 1) on events with no trace meaning instead of ignoring them");
-    cmd->add_flag("--quiet", *quiet, "No confirmation on stderr");
-    auto label_args = std::make_shared<std::vector<std::string>>();
-    AddLabelOption(cmd, label_args.get());
-    auto no_sync = std::make_shared<bool>(false);
-    cmd->add_flag("--no-sync", *no_sync,
-                  "Skip fdatasync after the append (faster on slow disks; a crash may lose the "
-                  "last events)");
-    cmd->callback([=, &action] {
-      const Labels labels = ParseLabelsOrThrow(*label_args);
-      action = [=] {
-        HookIngestOptions copy = *options;
-        copy.labels = labels;
-        if (*no_sync) copy.write.sync = false;
-        return HookIngest(copy, *quiet);
-      };
-    });
+    AddCommand(
+        hook, "ingest",
+        "Append a host hook payload (JSON on stdin) to a trace. Never exits 2, never "
+        "writes to stdout.",
+        [&action](CLI::App* cmd) {
+          auto options = std::make_shared<HookIngestOptions>();
+          auto quiet = std::make_shared<bool>(false);
+          cmd->add_option_function<std::string>(
+              "--file", [options](const std::string& f) { options->file = f; }, "Trace file");
+          cmd->add_option_function<std::string>(
+              "--dir", [options](const std::string& d) { options->dir = d; },
+              "Directory of traces: <dir>/<run id>.traceframe, created on first use");
+          cmd->add_flag("--init-if-missing", options->init_if_missing,
+                        "With --file: create the trace if it does not exist");
+          cmd->add_option("--source", options->source, "Label stored in every event")
+              ->capture_default_str();
+          cmd->add_option_function<std::string>(
+              "--run-id", [options](const std::string& r) { options->run_id = r; },
+              "Run id instead of the one derived from the session id");
+          cmd->add_flag("--strict", options->strict,
+                        "Fail (exit 1) on events with no trace meaning instead of ignoring them");
+          cmd->add_flag("--quiet", *quiet, "No confirmation on stderr");
+          auto label_args = std::make_shared<std::vector<std::string>>();
+          AddLabelOption(cmd, label_args.get());
+          auto no_sync = std::make_shared<bool>(false);
+          cmd->add_flag(
+              "--no-sync", *no_sync,
+              "Skip fdatasync after the append (faster on slow disks; a crash may lose the "
+              "last events)");
+          cmd->callback([=, &action] {
+            const Labels labels = ParseLabelsOrThrow(*label_args);
+            action = [=] {
+              HookIngestOptions copy = *options;
+              copy.labels = labels;
+              if (*no_sync) copy.write.sync = false;
+              return HookIngest(copy, *quiet);
+            };
+          });
+        });
   }
   // ---- hook install
   {
-    auto* cmd = hook->add_subcommand(
-        "install", "Wire `traceframe hook ingest` into a hooks/settings JSON file (idempotent)");
-    auto options = std::make_shared<HookInstallOptions>();
-    auto events = std::make_shared<std::optional<std::string>>();
-    auto format = std::make_shared<std::string>("auto");
-    auto file_given = std::make_shared<bool>(false);
-    cmd->add_option_function<std::string>(
-           "--host", [options](const std::string& h) { options->host = ParseHookHost(h); },
-           "Host to wire: writes .claude/settings.json, .codex/hooks.json or .cursor/hooks.json "
-           "in its shape with its session events (default: detected from the .claude/, .codex/ "
-           "or .cursor/ directory here)")
-        ->check(CLI::IsMember({"claude-code", "codex", "cursor"}));
-    cmd->add_option_function<std::string>(
-        "--file",
-        [options, file_given](const std::string& f) {
-          options->file = f;
-          *file_given = true;
-        },
-        "Hooks file to write instead of the host's (e.g. .agent/hooks.json, read by no host "
-        "by itself)");
-    cmd->add_option("--format", *format,
-                    "Hooks file shape: claude (Claude Code / Codex), cursor (flat Cursor "
-                    "hooks.json), or auto (cursor for a .cursor directory or a file already in "
-                    "Cursor's shape)")
-        ->check(CLI::IsMember({"auto", "claude", "cursor"}))
-        ->capture_default_str();
-    cmd->add_option("--source", options->source, "--source label for the wired command")
-        ->capture_default_str();
-    cmd->add_option_function<std::string>(
-        "--run-id", [options](const std::string& r) { options->run_id = r; },
-        "Pin every event to one run id");
-    cmd->add_option("--matcher", options->matcher,
-                    "Tool matcher for Claude Code / Codex tool events (not used for Cursor)")
-        ->capture_default_str();
-    cmd->add_option_function<std::string>(
-        "--events", [events](const std::string& e) { *events = e; },
-        "Comma-separated host events to wire, in the host's names (unknown names are an "
-        "error). Default: a whole session (Claude Code: SessionStart,PreToolUse,PostToolUse,"
-        "PostToolUseFailure,PermissionRequest,PermissionDenied,SessionEnd; Codex: SessionStart,"
-        "PreToolUse,PostToolUse,PermissionRequest,SessionEnd; Cursor: sessionStart,preToolUse,"
-        "postToolUse,sessionEnd)");
-    cmd->add_option("--dir", options->dir,
-                    "Trace directory for the wired command, made absolute (under "
-                    "$CLAUDE_PROJECT_DIR for Claude Code)")
-        ->capture_default_str();
-    cmd->add_flag("--print", options->print, "Print the snippet; read and write nothing");
-    auto label_args = std::make_shared<std::vector<std::string>>();
-    AddLabelOption(cmd, label_args.get());
-    cmd->callback([=, &action] {
-      const Labels labels = ParseLabelsOrThrow(*label_args);
-      action = [=] {
-        HookInstallOptions copy = *options;
-        copy.labels = labels;
-        copy.format = ParseHookFileFormat(*format).value_or(HookFileFormat::kAuto);
-        if (events->has_value()) {
-          copy.events = SplitList(**events);
-          if (copy.events.empty()) return ReportError("--events needs at least one event name");
-        }
-        return HookInstall(copy, *file_given);
-      };
-    });
+    AddCommand(
+        hook, "install",
+        "Wire `traceframe hook ingest` into a hooks/settings JSON file (idempotent)",
+        [&action](CLI::App* cmd) {
+          auto options = std::make_shared<HookInstallOptions>();
+          auto events = std::make_shared<std::optional<std::string>>();
+          auto format = std::make_shared<std::string>("auto");
+          auto file_given = std::make_shared<bool>(false);
+          cmd->add_option_function<std::string>(
+                 "--host", [options](const std::string& h) { options->host = ParseHookHost(h); },
+                 "Host to wire: writes .claude/settings.json, .codex/hooks.json or "
+                 ".cursor/hooks.json "
+                 "in its shape with its session events (default: detected from the .claude/, "
+                 ".codex/ "
+                 "or .cursor/ directory here)")
+              ->check(CLI::IsMember({"claude-code", "codex", "cursor"}));
+          cmd->add_option_function<std::string>(
+              "--file",
+              [options, file_given](const std::string& f) {
+                options->file = f;
+                *file_given = true;
+              },
+              "Hooks file to write instead of the host's (e.g. .agent/hooks.json, read by no host "
+              "by itself)");
+          cmd->add_option(
+                 "--format", *format,
+                 "Hooks file shape: claude (Claude Code / Codex), cursor (flat Cursor "
+                 "hooks.json), or auto (cursor for a .cursor directory or a file already in "
+                 "Cursor's shape)")
+              ->check(CLI::IsMember({"auto", "claude", "cursor"}))
+              ->capture_default_str();
+          cmd->add_option("--source", options->source, "--source label for the wired command")
+              ->capture_default_str();
+          cmd->add_option_function<std::string>(
+              "--run-id", [options](const std::string& r) { options->run_id = r; },
+              "Pin every event to one run id");
+          cmd->add_option("--matcher", options->matcher,
+                          "Tool matcher for Claude Code / Codex tool events (not used for Cursor)")
+              ->capture_default_str();
+          cmd->add_option_function<std::string>(
+              "--events", [events](const std::string& e) { *events = e; },
+              "Comma-separated host events to wire, in the host's names (unknown names are an "
+              "error). Default: a whole session (Claude Code: SessionStart,PreToolUse,PostToolUse,"
+              "PostToolUseFailure,PermissionRequest,PermissionDenied,SessionEnd; Codex: "
+              "SessionStart,"
+              "PreToolUse,PostToolUse,PermissionRequest,SessionEnd; Cursor: "
+              "sessionStart,preToolUse,"
+              "postToolUse,sessionEnd)");
+          cmd->add_option("--dir", options->dir,
+                          "Trace directory for the wired command, made absolute (under "
+                          "$CLAUDE_PROJECT_DIR for Claude Code)")
+              ->capture_default_str();
+          cmd->add_flag("--print", options->print, "Print the snippet; read and write nothing");
+          auto label_args = std::make_shared<std::vector<std::string>>();
+          AddLabelOption(cmd, label_args.get());
+          cmd->callback([=, &action] {
+            const Labels labels = ParseLabelsOrThrow(*label_args);
+            action = [=] {
+              HookInstallOptions copy = *options;
+              copy.labels = labels;
+              copy.format = ParseHookFileFormat(*format).value_or(HookFileFormat::kAuto);
+              if (events->has_value()) {
+                copy.events = SplitList(**events);
+                if (copy.events.empty())
+                  return ReportError("--events needs at least one event name");
+              }
+              return HookInstall(copy, *file_given);
+            };
+          });
+        });
   }
   // ---- policy-check
   {
-    auto* cmd = app.add_subcommand(
-        "policy-check",
-        "Check a trace's permission evidence: unresolved denies, sensitive calls "
-        "without an allow (open traces are checked too)");
-    auto file = std::make_shared<std::string>();
-    auto allow_open = std::make_shared<bool>(false);
-    auto json = std::make_shared<bool>(false);
-    cmd->add_option("--file", *file, "Trace file")->required();
-    cmd->add_flag("--allow-open", *allow_open,
-                  "Accepted for compatibility; open traces are always checked");
-    cmd->add_flag("--json", *json, "Print the verdict and violations as JSON on stdout");
-    auto explicit_only = std::make_shared<bool>(false);
-    cmd->add_flag("--explicit-allow-only", *explicit_only,
-                  "Only a permission.decision allow permits a sensitive call; a host's "
-                  "permission request followed by the tool running does not count as approval");
-    // allow_open is captured only to keep the flag's storage alive while
-    // CLI11 writes to it; it changes nothing.
-    cmd->callback([file, json, allow_open, explicit_only, &action] {
-      action = [file, json, explicit_only] { return PolicyCheck(*file, *json, *explicit_only); };
-    });
+    AddCommand(&app, "policy-check",
+               "Check a trace's permission evidence: unresolved denies, sensitive calls "
+               "without an allow (open traces are checked too)",
+               [&action](CLI::App* cmd) {
+                 auto file = std::make_shared<std::string>();
+                 auto allow_open = std::make_shared<bool>(false);
+                 auto json = std::make_shared<bool>(false);
+                 cmd->add_option("--file", *file, "Trace file")->required();
+                 cmd->add_flag("--allow-open", *allow_open,
+                               "Accepted for compatibility; open traces are always checked");
+                 cmd->add_flag("--json", *json,
+                               "Print the verdict and violations as JSON on stdout");
+                 auto explicit_only = std::make_shared<bool>(false);
+                 cmd->add_flag(
+                     "--explicit-allow-only", *explicit_only,
+                     "Only a permission.decision allow permits a sensitive call; a host's "
+                     "permission request followed by the tool running does not count as approval");
+                 // allow_open is captured only to keep the flag's storage alive while
+                 // CLI11 writes to it; it changes nothing.
+                 cmd->callback([file, json, allow_open, explicit_only, &action] {
+                   action = [file, json, explicit_only] {
+                     return PolicyCheck(*file, *json, *explicit_only);
+                   };
+                 });
+               });
   }
 }
 
