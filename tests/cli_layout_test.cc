@@ -1,5 +1,7 @@
 // CLI tests for the layout of the read commands people scan: `ledger list`
 // and `inspect`, and the earlier tool's formats kept behind --classic.
+#include <sys/stat.h>
+
 #include <string>
 #include <vector>
 
@@ -35,6 +37,7 @@ std::string Trace(const std::string& run_id, long long start_ms, const std::stri
 
 TEST(CliLayoutTest, LedgerListIsNewestFirstWithUtcTimesAndRelativePaths) {
   TempDir dir;
+  ASSERT_EQ(::mkdir(dir.File("runs").c_str(), 0755), 0);
   // A run id longer than the earlier tool's 28-character column.
   const std::string long_id = "run-20260302-140509-9a4bc911-2f33-42cb";
   WriteFileOrDie(dir.File("runs/old.traceframe"), Trace("run-old", kMarch2 - 86400000, "failed"));

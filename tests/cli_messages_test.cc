@@ -59,7 +59,7 @@ TEST_F(CliMessagesTest, ADirectoryAsPayloadFileIsNamedAsSuch) {
       Run({"record", "--file", "t.traceframe", "--kind", "error", "--payload-file", dir_.path()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("--payload-file " + dir_.path() + " is a directory"));
-  EXPECT_THAT(r.err, Not(HasSubstr("JSON")));
+  EXPECT_THAT(r.err, Not(HasSubstr("invalid JSON")));
 }
 
 TEST_F(CliMessagesTest, AnUnknownKindListsEveryKind) {

@@ -3,6 +3,7 @@
 // their own output, and print nothing of the kind into a pipe.
 #include <fcntl.h>
 #include <pty.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +81,7 @@ PtyResult RunWithTerminalStderr(const std::vector<std::string>& args, const std:
 class CliProgressTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    ASSERT_EQ(::mkdir(dir_.File("runs").c_str(), 0755), 0);
     std::string text = EventLine("r", "e0", "run.started", 1000, 0, "{}") + "\n";
     for (int i = 1; i < 50; ++i) {
       text += EventLine("r", "e" + std::to_string(i), "tool.call", 1000 + i, i,
