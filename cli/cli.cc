@@ -49,14 +49,14 @@ void PrintBlock(FILE* stream, std::string_view title, const std::vector<Field>& 
   }
 }
 
-int ReportError(std::string_view message) {
+void WriteStderr(std::string_view text) {
   std::fflush(stdout);
   // Messages may quote payloads and paths: a raw escape sequence there
   // (\033]0;...) would drive the user's terminal. Control bytes are shown
   // as \xNN instead (issue 11 item 17).
   std::string shown;
-  shown.reserve(message.size());
-  for (char c : message) {
+  shown.reserve(text.size());
+  for (char c : text) {
     const unsigned char u = static_cast<unsigned char>(c);
     if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7F) {
       char buf[8];
@@ -66,8 +66,11 @@ int ReportError(std::string_view message) {
       shown.push_back(c);
     }
   }
-  const std::string line = Cat("Error: ", shown, "\n");
-  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fwrite(shown.data(), 1, shown.size(), stderr);
+}
+
+int ReportError(std::string_view message) {
+  WriteStderr(Cat("Error: ", message, "\n"));
   return kExitFailed;
 }
 

@@ -64,6 +64,10 @@ using Field = std::pair<std::string, std::string>;
 std::string FormatBlock(std::string_view title, const std::vector<Field>& fields);
 void PrintBlock(FILE* stream, std::string_view title, const std::vector<Field>& fields);
 
+// Writes `text` to stderr, control bytes shown as \xNN (messages quote
+// paths and payloads; a raw escape sequence would drive the terminal).
+void WriteStderr(std::string_view text);
+
 // "Error: <message>" on stderr; returns kExitFailed.
 int ReportError(const absl::Status& status);
 int ReportError(std::string_view message);

@@ -6,6 +6,7 @@
 // stderr, one line, unless --quiet.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "absl/strings/str_split.h"
 #include "cli.h"
+#include "progress.h"
 #include "traceframe/hook.h"
 #include "traceframe/json.h"
 #include "traceframe/policy.h"
@@ -20,8 +22,6 @@
 
 namespace traceframe::cli {
 namespace {
-
-void WriteStderr(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stderr); }
 
 int HookIngest(const HookIngestOptions& options, bool quiet) {
   absl::StatusOr<std::string> input = ReadHookInput(STDIN_FILENO);
@@ -112,10 +112,13 @@ std::string HostApprovalJson(const HostApproval& a) {
   return out;
 }
 
-int PolicyCheck(const std::string& file, bool json, bool explicit_allow_only) {
+int PolicyCheck(const std::string& file, bool json, bool explicit_allow_only, size_t max_errors) {
   PolicyOptions options;
   options.explicit_allow_only = explicit_allow_only;
+  ProgressLine progress(Cat("policy-check ", file));
+  options.progress = progress.Callback();
   absl::StatusOr<PolicyReport> report = CheckPolicy(file, options);
+  progress.Clear();
   if (!report.ok()) return ReportError(report.status());
   if (json) {
     std::string out;
@@ -161,7 +164,15 @@ int PolicyCheck(const std::string& file, bool json, bool explicit_allow_only) {
   std::fflush(stdout);
   fields.push_back({"result", Cat(report->violations.size(), " violation(s)")});
   std::string text = FormatBlock("policy-check", fields);
-  for (const PolicyViolation& v : report->violations) Append(&text, "  - ", v.message, "\n");
+  // A large trace can break the rules tens of thousands of times: the first
+  // ones show what is wrong, the count says how much (the verdict is the same).
+  const size_t shown =
+      max_errors == 0 ? report->violations.size() : std::min(max_errors, report->violations.size());
+  for (size_t i = 0; i < shown; ++i) Append(&text, "  - ", report->violations[i].message, "\n");
+  if (shown < report->violations.size()) {
+    Append(&text, "  ... ", report->violations.size() - shown,
+           " more (--max-errors 0 lists them all; --json gives every one)\n");
+  }
   text.append(approvals);
   WriteStderr(text);
   return kExitFailed;
@@ -304,11 +315,16 @@ void Install(CLI::App& app, Action& action) {
                      "--explicit-allow-only", *explicit_only,
                      "Only a permission.decision allow permits a sensitive call; a host's "
                      "permission request followed by the tool running does not count as approval");
+                 auto max_errors = std::make_shared<size_t>(20);
+                 cmd->add_option("--max-errors", *max_errors,
+                                 "How many violations to print (0: all); the verdict and --json "
+                                 "are not cut")
+                     ->capture_default_str();
                  // allow_open is captured only to keep the flag's storage alive while
                  // CLI11 writes to it; it changes nothing.
-                 cmd->callback([file, json, allow_open, explicit_only, &action] {
-                   action = [file, json, explicit_only] {
-                     return PolicyCheck(*file, *json, *explicit_only);
+                 cmd->callback([file, json, allow_open, explicit_only, max_errors, &action] {
+                   action = [file, json, explicit_only, max_errors] {
+                     return PolicyCheck(*file, *json, *explicit_only, *max_errors);
                    };
                  });
                });

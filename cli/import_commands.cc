@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "progress.h"
 #include "traceframe/import.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
@@ -92,15 +93,12 @@ int Run(const ImportArgs& args) {
     }
     options.labels.emplace_back(label.substr(0, eq), label.substr(eq + 1));
   }
-  const bool progress = ::isatty(STDERR_FILENO) && !args.json;
-  if (progress) {
-    options.progress = [](size_t done, size_t total) {
-      std::fprintf(stderr, "\rimporting: %zu of %zu sessions", done, total);
-      if (done == total) std::fprintf(stderr, "\n");
-      std::fflush(stderr);
-    };
+  ProgressLine progress("importing", "sessions");
+  if (auto fn = progress.Callback()) {
+    options.progress = [fn](size_t done, size_t total) { fn(done, total); };
   }
   absl::StatusOr<ImportReport> report = ImportTranscripts(args.input, options);
+  progress.Clear();
   if (!report.ok()) return ReportError(report.status());
   if (args.json) {
     WriteStdout(ReportJson(args.input, *report));

@@ -8,33 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli.h"
+#include "progress.h"
 #include "traceframe/index.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
 
 namespace traceframe::cli {
 namespace {
-
-// Below this, a scan is too quick for a progress line to help.
-constexpr uint64_t kProgressMinBytes = 64ull << 20;
-
-// "\rindexing F: 42% (1.7 of 4.0 GB)" on stderr when it is a terminal.
-IndexBuildOptions ProgressOptions(const std::string& file) {
-  IndexBuildOptions options;
-  struct stat st;
-  if (!::isatty(STDERR_FILENO) || ::stat(file.c_str(), &st) != 0 ||
-      static_cast<uint64_t>(st.st_size) < kProgressMinBytes) {
-    return options;
-  }
-  options.progress = [file](uint64_t done, uint64_t total) {
-    const double gb = 1e9;
-    std::fprintf(stderr, "\rindexing %s: %3d%% (%.1f of %.1f GB)", file.c_str(),
-                 total == 0 ? 100 : static_cast<int>(done * 100 / total), done / gb, total / gb);
-    if (done >= total) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-  };
-  return options;
-}
 
 std::string Covered(const TraceIndex& index, uint64_t trace_bytes) {
   return Cat(index.facts.covered_bytes, " of ", trace_bytes, " bytes");
@@ -75,7 +55,11 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_option("--file", *file, "Trace file")->required();
     cmd->callback([=, &action] {
       action = [=]() -> int {
-        absl::StatusOr<TraceIndex> index = RebuildIndex(*file, ProgressOptions(*file));
+        IndexBuildOptions options;
+        ProgressLine progress(Cat("indexing ", *file));
+        options.progress = progress.Callback();
+        absl::StatusOr<TraceIndex> index = RebuildIndex(*file, options);
+        progress.Clear();
         if (!index.ok()) return ReportError(index.status());
         struct stat st;
         const std::string index_path = IndexPathFor(*file);
@@ -103,7 +87,11 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_flag("--json", *json, "Print the result as JSON");
     cmd->callback([=, &action] {
       action = [=]() -> int {
-        absl::StatusOr<IndexCheckReport> report = CheckIndex(*file, ProgressOptions(*file));
+        IndexBuildOptions options;
+        ProgressLine progress(Cat("checking ", *file));
+        options.progress = progress.Callback();
+        absl::StatusOr<IndexCheckReport> report = CheckIndex(*file, options);
+        progress.Clear();
         if (!report.ok()) return ReportError(report.status());
         // A stale index is correct for what it covers; readers extend it.
         const bool pass = report->ok() || report->state == IndexState::kStale;

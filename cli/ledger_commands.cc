@@ -3,12 +3,13 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cli.h"
-#include "traceframe/json.h"
+#include "progress.h"
 #include "traceframe/ledger.h"
 #include "traceframe/str_util.h"
 
@@ -17,14 +18,9 @@ namespace {
 
 constexpr char kDefaultLedger[] = ".traceframe/ledger.traceframe";
 
-std::string EntriesJson(const std::vector<LedgerEntry>& entries) {
-  std::string out = "[";
-  for (size_t i = 0; i < entries.size(); ++i) {
-    if (i) out.push_back(',');
-    out.append(LedgerEntryJson(entries[i]));
-  }
-  out.push_back(']');
-  return out;
+std::string CurrentDirectory() {
+  char buf[4096];
+  return ::getcwd(buf, sizeof(buf)) != nullptr ? std::string(buf) : std::string();
 }
 
 void InstallRebuild(CLI::App& ledger, Action& action) {
@@ -40,16 +36,10 @@ void InstallRebuild(CLI::App& ledger, Action& action) {
   cmd->callback([=, &action] {
     action = [=]() -> int {
       LedgerRebuildOptions opts = *options;
-      const bool tty = ::isatty(STDERR_FILENO) == 1;
-      if (tty) {
-        opts.progress = [](uint64_t done, uint64_t total) {
-          std::fprintf(stderr, "\rledger rebuild: %llu/%llu traces",
-                       static_cast<unsigned long long>(done),
-                       static_cast<unsigned long long>(total));
-        };
-      }
+      ProgressLine progress(Cat("ledger rebuild ", opts.dir));
+      opts.progress = progress.Callback();
       absl::StatusOr<LedgerRebuildResult> result = RebuildLedger(opts);
-      if (tty) std::fputs("\r\033[K", stderr);
+      progress.Clear();
       if (!result.ok()) return ReportError(result.status());
       for (const std::string& path : result->ledgers) {
         std::fprintf(stderr, "note: %s holds a ledger, not a run; left out\n", path.c_str());
@@ -79,6 +69,7 @@ void InstallList(CLI::App& ledger, Action& action) {
   auto status = std::make_shared<std::string>();
   auto has_status = std::make_shared<bool>(false);
   auto json = std::make_shared<bool>(false);
+  auto classic = std::make_shared<bool>(false);
   cmd->add_option("--file", *file, "Ledger file")->capture_default_str();
   cmd->add_option_function<std::string>(
       "--status",
@@ -88,6 +79,9 @@ void InstallList(CLI::App& ledger, Action& action) {
       },
       "Only runs with this status (exact match)");
   cmd->add_flag("--json", *json, "Print {\"file\",\"status\",\"entries\":[ledger entries]}");
+  cmd->add_flag("--classic", *classic,
+                "The earlier tool's fixed-width table in ledger order, paths as stored (a "
+                "compatibility format for scripts)");
   cmd->callback([=, &action] {
     action = [=]() -> int {
       absl::StatusOr<std::vector<LedgerEntry>> entries = ReadLedger(*file);
@@ -97,14 +91,12 @@ void InstallList(CLI::App& ledger, Action& action) {
         if (!*has_status || e.status == *status) shown.push_back(std::move(e));
       }
       if (*json) {
-        std::string out = "{\"file\":";
-        out.append(JsonString(*file));
-        out.append(",\"status\":");
-        out.append(*has_status ? JsonString(*status) : "null");
-        Append(&out, ",\"entries\":", EntriesJson(shown), "}\n");
-        WriteStdout(out);
-      } else {
+        WriteStdout(FormatLedgerListJson(
+            *file, *has_status ? std::optional<std::string>(*status) : std::nullopt, shown));
+      } else if (*classic) {
         WriteStdout(FormatLedgerList(shown));
+      } else {
+        WriteStdout(FormatLedgerTable(shown, CurrentDirectory()));
       }
       return kExitOk;
     };
@@ -129,10 +121,7 @@ void InstallShow(CLI::App& ledger, Action& action) {
                                "; run `traceframe ledger rebuild` if the run is newer)"));
       }
       if (*json) {
-        std::string out = "{\"file\":";
-        Append(&out, JsonString(*file), ",\"run_id\":", JsonString(*run_id),
-               ",\"entries\":", EntriesJson(found), "}\n");
-        WriteStdout(out);
+        WriteStdout(FormatLedgerShowJson(*file, *run_id, found));
         return kExitOk;
       }
       if (found.size() > 1) {

@@ -1,15 +1,22 @@
 // init, record, finish, verify, summary, inspect, repair.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "cli.h"
+#include "progress.h"
 #include "stream_commands.h"
 #include "traceframe/event.h"
 #include "traceframe/inspect.h"
 #include "traceframe/json.h"
 #include "traceframe/repair.h"
+#include "traceframe/run_status.h"
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
 #include "traceframe/usage.h"
@@ -28,6 +35,11 @@ std::string Abbreviate(std::string_view text, size_t max = 120) {
 absl::StatusOr<std::string> LoadPayloadText(const std::string& inline_text,
                                             const std::string& file) {
   if (file.empty()) return inline_text;
+  struct stat st;
+  if (file != "-" && ::stat(file.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        Cat("--payload-file ", file, " is a directory; give the file that holds the JSON payload"));
+  }
   FILE* in = file == "-" ? stdin : std::fopen(file.c_str(), "rb");
   if (in == nullptr) {
     return absl::NotFoundError(
@@ -37,58 +49,14 @@ absl::StatusOr<std::string> LoadPayloadText(const std::string& inline_text,
   char buf[65536];
   size_t n;
   while ((n = std::fread(buf, 1, sizeof(buf), in)) > 0) text.append(buf, n);
+  const bool failed = std::ferror(in) != 0;
+  const int err = errno;
   if (in != stdin) std::fclose(in);
+  if (failed) {
+    return absl::DataLossError(Cat("failed to read payload file ", file == "-" ? "(stdin)" : file,
+                                   ": ", std::strerror(err)));
+  }
   return text;
-}
-
-std::string IssueJson(const VerifyIssue& issue) {
-  std::string out;
-  JsonObjectWriter w(&out);
-  w.Uint("line", issue.line_number).Uint("byte", issue.byte_offset);
-  if (issue.seq) {
-    w.Uint("seq", *issue.seq);
-  } else {
-    w.Null("seq");
-  }
-  w.String("code", VerifyIssueCodeName(issue.code)).String("message", issue.message);
-  w.Finish();
-  return out;
-}
-
-std::string IssueListJson(const std::vector<VerifyIssue>& issues) {
-  std::string out = "[";
-  for (size_t i = 0; i < issues.size(); ++i) {
-    if (i) out.push_back(',');
-    out.append(IssueJson(issues[i]));
-  }
-  out.push_back(']');
-  return out;
-}
-
-std::string VerifyJson(const VerifyReport& r) {
-  std::string out;
-  JsonObjectWriter w(&out);
-  w.String("file", r.path).Bool("valid", r.valid).Bool("open", r.open).Uint("events", r.events);
-  w.Uint("lines", r.lines).Uint("bytes", r.bytes).String("run_id", r.run_id);
-  if (r.errors.empty()) {
-    w.Null("error");
-  } else {
-    w.Raw("error", IssueJson(r.errors.front()));
-  }
-  w.Uint("error_count", r.error_count).Raw("errors", IssueListJson(r.errors));
-  w.Uint("warning_count", r.warning_count).Raw("warnings", IssueListJson(r.warnings));
-  if (r.torn_tail) {
-    std::string torn;
-    JsonObjectWriter t(&torn);
-    t.Uint("offset", r.torn_tail->offset).Uint("length", r.torn_tail->length);
-    t.Finish();
-    w.Raw("torn_tail", torn);
-  } else {
-    w.Null("torn_tail");
-  }
-  w.Finish();
-  out.push_back('\n');
-  return out;
 }
 
 void Install(CLI::App& app, Action& action) {
@@ -104,6 +72,13 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_flag("--force", *force, "Atomically replace an existing trace");
     AddLabelOption(cmd, label_args.get());
     cmd->callback([=, &action] {
+      // Every event carries the run id, and ledgers, compare and stats
+      // group runs by it: a blank one makes the run anonymous.
+      if (absl::StripAsciiWhitespace(*run_id).empty()) {
+        throw CLI::ValidationError("--run-id",
+                                   "must not be empty (name the run, e.g. --run-id "
+                                   "fix-login-bug)");
+      }
       const Labels labels = ParseLabelsOrThrow(*label_args);
       action = [=] {
         absl::StatusOr<AppendResult> result =
@@ -174,7 +149,9 @@ void Install(CLI::App& app, Action& action) {
     auto status = std::make_shared<std::string>("success");
     auto summary = std::make_shared<std::optional<std::string>>();
     cmd->add_option("--file", *file, "Trace file")->required();
-    cmd->add_option("--status", *status, "Final status (success, failed, ...)")
+    cmd->add_option("--status", *status,
+                    Cat("Final status: ", KnownRunStatusList(),
+                        " (another word is recorded as given, with a warning)"))
         ->capture_default_str();
     cmd->add_option_function<std::string>(
         "--summary", [summary](const std::string& s) { *summary = s; }, "One-line summary");
@@ -190,6 +167,14 @@ void Install(CLI::App& app, Action& action) {
         if (!appended.ok()) return ReportError(appended.status());
         PrintBlock(stdout, "finish",
                    {{"file", *file}, {"status", *status}, {"seq", Cat(appended->seq)}});
+        if (!IsKnownRunStatus(*status)) {
+          // Recorded as given (the status is free text), but a typo would
+          // silently count as a failure in stats and compare, and the OTLP
+          // export cannot tell what it means.
+          WriteStderr(Cat("warning: status \"", *status, "\" is not one of ", KnownRunStatusList(),
+                          "; it is recorded as given (check the spelling: readers such as "
+                          "stats, compare and export know only these words)\n"));
+        }
         return kExitOk;
       };
     });
@@ -212,33 +197,26 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_flag("--json", *json, "Print the report as JSON");
     cmd->callback([=, &action] {
       action = [=] {
-        absl::StatusOr<VerifyReport> report = VerifyTrace(*file, *options);
+        VerifyOptions opts = *options;
+        ProgressLine progress(Cat("verifying ", *file));
+        opts.progress = progress.Callback();
+        absl::StatusOr<VerifyReport> report = VerifyTrace(*file, opts);
+        progress.Clear();
         if (!report.ok()) return ReportError(report.status());
         if (*json) {
-          WriteStdout(VerifyJson(*report));
+          WriteStdout(FormatVerifyJson(*report));
           return report->valid ? kExitOk : kExitFailed;
         }
-        if (!options->strict) {
-          for (const VerifyIssue& w : report->warnings) {
-            std::fprintf(stderr, "warning: %s\n", DescribeIssue(w).c_str());
-          }
-          if (report->warning_count > report->warnings.size()) {
-            std::fprintf(
-                stderr, "warning: ... %llu more warnings\n",
-                static_cast<unsigned long long>(report->warning_count - report->warnings.size()));
-          }
+        // The verdict first: the action block of a valid trace, or the
+        // headline error; details and warnings follow it.
+        if (report->valid) {
+          PrintBlock(stdout, "verify",
+                     {{"file", *file},
+                      {"result", options->allow_open ? "valid open trace" : "valid trace"},
+                      {"events", Cat(report->events)}});
         }
-        if (!report->valid) {
-          for (size_t i = 1; i < report->errors.size(); ++i) {
-            std::fprintf(stderr, "also: %s\n", DescribeIssue(report->errors[i]).c_str());
-          }
-          return ReportError(Cat(DescribeIssue(report->errors.front()), " in ", *file));
-        }
-        PrintBlock(stdout, "verify",
-                   {{"file", *file},
-                    {"result", options->allow_open ? "valid open trace" : "valid trace"},
-                    {"events", Cat(report->events)}});
-        return kExitOk;
+        WriteStderr(FormatVerifyFindings(*report, *options));
+        return report->valid ? kExitOk : kExitFailed;
       };
     });
   }
@@ -251,7 +229,12 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_flag("--json", *json, "Print the summary as JSON");
     cmd->callback([=, &action] {
       action = [=] {
-        absl::StatusOr<TraceSummary> summary = SummarizeTrace(*file);
+        // Quick with a current index; a pass over the trace otherwise.
+        SummaryOptions options;
+        ProgressLine progress(Cat("reading ", *file));
+        options.progress = progress.Callback();
+        absl::StatusOr<TraceSummary> summary = SummarizeTrace(*file, options);
+        progress.Clear();
         if (!summary.ok()) return ReportError(summary.status());
         WriteStdout(*json ? FormatSummaryJson(*summary) + "\n" : FormatSummaryText(*summary));
         return kExitOk;
@@ -267,16 +250,25 @@ void Install(CLI::App& app, Action& action) {
     auto limit = std::make_shared<std::optional<uint64_t>>();
     auto tail = std::make_shared<std::optional<uint64_t>>();
     auto json = std::make_shared<bool>(false);
+    auto wide = std::make_shared<bool>(false);
+    auto classic = std::make_shared<bool>(false);
     cmd->add_option("--file", *file, "Trace file")->required();
     cmd->add_option("--kind", *kind, "Only events of this kind");
     cmd->add_option_function<uint64_t>(
         "--from-seq", [from_seq](const uint64_t& v) { *from_seq = v; },
         "Start at this seq (binary search, no full scan)");
     cmd->add_option_function<uint64_t>(
-        "--limit", [limit](const uint64_t& v) { *limit = v; }, "At most this many events");
+        "--limit", [limit](const uint64_t& v) { *limit = v; },
+        "At most this many events (with --from-seq: a page; with --tail: the first of the last "
+        "N)");
     cmd->add_option_function<uint64_t>(
         "--tail", [tail](const uint64_t& v) { *tail = v; },
-        "Only the last N events (read from the end)");
+        "Only the last N matching events (read from the end; with --from-seq, the last N at or "
+        "after it)");
+    cmd->add_flag("--wide", *wide, "Show every payload whole (by default cut to one short line)");
+    cmd->add_flag("--classic", *classic,
+                  "The earlier tool's line format, #SEQ KIND run=ID event=ID payload=JSON (a "
+                  "compatibility format for scripts)");
     cmd->add_flag("--json", *json, "Print the matching event lines as stored (JSON lines)");
     cmd->callback([=, &action] {
       action = [=]() -> int {
@@ -298,8 +290,10 @@ void Install(CLI::App& app, Action& action) {
             InspectTrace(*file, options, [&](const EventView& e) {
               if (*json) {
                 buffer.append(e.line);
-              } else {
+              } else if (*classic) {
                 buffer.append(FormatInspectLine(e));
+              } else {
+                buffer.append(FormatInspectRow(e, *wide));
               }
               buffer.push_back('\n');
               if (buffer.size() > (1 << 16)) flush();

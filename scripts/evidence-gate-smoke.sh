@@ -30,14 +30,14 @@ example="$root/examples/agent-run.traceframe"
 if [ ! -f "$example" ]; then
   example="$work/agent-run.traceframe"
   {
-    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-000","kind":"run.started","ts_ms":1000,"seq":0,"payload":{"created_by":"traceframe","status":"started"}}'
-    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-001","kind":"model.call","ts_ms":1010,"seq":1,"payload":{"provider":"openai","model":"gpt-5.5","purpose":"plan file edit"}}'
-    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-002","kind":"permission.decision","ts_ms":1020,"seq":2,"payload":{"source":"policy","capability":"fs.write:README.md","decision":"allow"}}'
-    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-003","kind":"tool.call","ts_ms":1030,"seq":3,"payload":{"tool":"shell","command":"cargo test"}}'
-    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-004","kind":"tool.result","ts_ms":1080,"seq":4,"payload":{"exit_code":101,"stderr":"one test failed"}}'
-    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-005","kind":"permission.decision","ts_ms":1090,"seq":5,"payload":{"source":"policy","capability":"git.push:main","decision":"deny","reason":"public side effect blocked"}}'
-    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-006","kind":"error","ts_ms":1100,"seq":6,"payload":{"message":"verification failed before publish","action":"convert failure into regression test"}}'
-    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-007","kind":"run.finished","ts_ms":1110,"seq":7,"payload":{"status":"failed"}}'
+    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-000","kind":"run.started","ts_ms":1772460309120,"seq":0,"payload":{"created_by":"traceframe","status":"started"}}'
+    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-001","kind":"model.call","ts_ms":1772460311460,"seq":1,"payload":{"provider":"openai","model":"gpt-5.5","purpose":"plan file edit"}}'
+    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-002","kind":"permission.decision","ts_ms":1772460311640,"seq":2,"payload":{"source":"policy","capability":"fs.write:README.md","decision":"allow"}}'
+    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-003","kind":"tool.call","ts_ms":1772460311665,"seq":3,"payload":{"tool":"shell","command":"cargo test"}}'
+    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-004","kind":"tool.result","ts_ms":1772460353535,"seq":4,"payload":{"exit_code":101,"stderr":"one test failed"}}'
+    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-005","kind":"permission.decision","ts_ms":1772460356745,"seq":5,"payload":{"source":"policy","capability":"git.push:main","decision":"deny","reason":"public side effect blocked"}}'
+    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-006","kind":"error","ts_ms":1772460356840,"seq":6,"payload":{"message":"verification failed before publish","action":"convert failure into regression test"}}'
+    echo '{"version":1,"run_id":"run-agent-demo","event_id":"demo-007","kind":"run.finished","ts_ms":1772460357250,"seq":7,"payload":{"status":"failed"}}'
   } > "$example"
 fi
 "$bin" verify --file "$example" >/dev/null || fail "the example run must still verify"

@@ -108,7 +108,7 @@ tf summary --file "$sample" >out.txt
 has out.txt "run_id: run-agent-demo" "sample summary"
 has out.txt "status: failed" "sample summary"
 has out.txt "events: 8" "sample summary"
-has out.txt "duration: 110 ms" "sample summary"
+has out.txt "duration: 48.13 s" "sample summary"
 tf render --file "$sample" --html reports/agent-run.html >/dev/null
 
 # ---------------------------------------------------------------- C++ recorder example

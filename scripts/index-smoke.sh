@@ -39,6 +39,6 @@ same_summary "foreign append"
 "$bin" finish --file t.traceframe --status success >/dev/null
 "$bin" index rebuild --file t.traceframe | grep -q 'events      7' || fail "rebuild"
 same_summary "closed"
-"$bin" inspect --file t.traceframe --from-seq 5 | head -1 | grep -q '^#005 error' || fail "from-seq"
-"$bin" inspect --file t.traceframe --tail 1 --kind tool.result | grep -q '^#004 tool.result' || fail "tail"
+"$bin" inspect --file t.traceframe --from-seq 5 --classic | head -1 | grep -q '^#005 error' || fail "from-seq"
+"$bin" inspect --file t.traceframe --tail 1 --kind tool.result --classic | grep -q '^#004 tool.result' || fail "tail"
 echo "traceframe index smoke: ok"

@@ -71,7 +71,7 @@ TEST_F(CliCoreTest, HappyPathLifecycle) {  // reference LC1, LC4
   EXPECT_THAT(summary.out, StartsWith("run_id: run-demo\nstatus: success\nevents: 5\n"));
   EXPECT_THAT(summary.out, HasSubstr("permission_decisions: 1\n"));
   EXPECT_EQ(SplitLines(summary.out).size(), 11u);
-  CliResult inspect = Run({"inspect", "--file", "t.traceframe"});
+  CliResult inspect = Run({"inspect", "--file", "t.traceframe", "--classic"});
   ASSERT_EQ(inspect.exit_code, 0);
   const auto lines = SplitLines(inspect.out);
   ASSERT_EQ(lines.size(), 5u);

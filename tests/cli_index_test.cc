@@ -105,7 +105,7 @@ TEST(CliIndex, TruncatedGarbageAndWrongVersionIndexes) {
     }
     ExpectSummaryMatchesFullScan(file, name);
     // inspect ignores it and still works.
-    CliResult inspect = RunCli({"inspect", "--file", file, "--from-seq", "3"});
+    CliResult inspect = RunCli({"inspect", "--file", file, "--from-seq", "3", "--classic"});
     EXPECT_EQ(inspect.exit_code, 0) << name;
     EXPECT_THAT(inspect.out, HasSubstr("#003 tool.call")) << name;
     EXPECT_EQ(RunCli({"index", "check", "--file", file}).exit_code, 0) << name << " rebuilt";

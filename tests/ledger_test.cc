@@ -245,15 +245,18 @@ TEST(LedgerTest, ManyTracesOnAllWorkersKeepPathOrder) {
   options.dir = dir.File("runs");
   options.out = dir.File("ledger.traceframe");
   options.threads = 4;
+  // Progress is by bytes: the last call reports all of them.
   uint64_t last_done = 0;
+  uint64_t last_total = 0;
   options.progress = [&](uint64_t done, uint64_t total) {
-    EXPECT_EQ(total, 300u);
     last_done = done;
+    last_total = total;
   };
   absl::StatusOr<LedgerRebuildResult> result = RebuildLedger(options);
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->entries.size(), 300u);
-  EXPECT_EQ(last_done, 300u);
+  EXPECT_GT(last_total, 300u);
+  EXPECT_EQ(last_done, last_total);
   for (int i = 0; i < 300; ++i) EXPECT_EQ(result->entries[i].run_id, Cat("run-", i));
 }
 

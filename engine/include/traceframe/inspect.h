@@ -34,8 +34,16 @@ struct InspectResult {
 absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const InspectOptions& options,
                                            const std::function<void(const EventView&)>& fn);
 
+// `inspect --classic`: the earlier tool's line, a compatibility contract
+// (reference §4.3):
 // "#001 model.call run=<run_id> event=<event_id> payload=<payload as stored>"
 std::string FormatInspectLine(const EventView& event);
+
+// `inspect`: the seq, the event's UTC time, the kind padded to one column,
+// and the payload as stored, cut to about 100 characters (its size noted)
+// unless `wide`:
+// "#001  2026-03-02 14:05:09.120Z  model.call           {"provider":...}"
+std::string FormatInspectRow(const EventView& event, bool wide);
 
 }  // namespace traceframe
 

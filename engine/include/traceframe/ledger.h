@@ -59,8 +59,8 @@ struct LedgerRebuildOptions {
   std::string dir = ".traceframe/runs";
   std::string out = ".traceframe/ledger.traceframe";
   int threads = 0;  // 0: all cores
-  // Called now and then with (traces done, traces total), from one thread at
-  // a time (any of the workers). May be empty.
+  // Called now and then with (bytes of the traces read, bytes of all the
+  // traces), from one thread at a time (any of the workers). May be empty.
   std::function<void(uint64_t, uint64_t)> progress;
 };
 
@@ -98,9 +98,28 @@ std::string LedgerEntryJson(const LedgerEntry& entry);
 // ...", "unsupported ledger version V at line N".
 absl::StatusOr<std::vector<LedgerEntry>> ReadLedger(const std::string& path);
 
-// `ledger list`: the reference's aligned table (header, one row per entry, or
-// "(no runs)"); a torn trace is marked after its path.
+// `ledger list --classic`: the earlier tool's table, a compatibility contract
+// (reference §7.3: fixed widths, ledger order, trace_path as stored); a torn
+// trace is marked after its path.
 std::string FormatLedgerList(const std::vector<LedgerEntry>& entries);
+
+// `ledger list`: newest run first, columns as wide as their widest value,
+// the start time in UTC, a human duration, and trace paths relative to `cwd`
+// when they are under it (absolute otherwise; empty cwd: as stored).
+// "(no runs)" when there are none.
+std::string FormatLedgerTable(const std::vector<LedgerEntry>& entries, const std::string& cwd);
+
+// `trace_path` as `ledger list` shows it: relative to `cwd` when under it.
+std::string ShownTracePath(const std::string& trace_path, const std::string& cwd);
+
+// The JSON of `ledger list --json` ({"file","status","entries"}) and of
+// `ledger show --json` ({"file","run_id","entries"}), each ending in '\n'.
+// `status` is the --status filter (null when none).
+std::string LedgerEntriesJson(const std::vector<LedgerEntry>& entries);
+std::string FormatLedgerListJson(const std::string& file, const std::optional<std::string>& status,
+                                 const std::vector<LedgerEntry>& entries);
+std::string FormatLedgerShowJson(const std::string& file, const std::string& run_id,
+                                 const std::vector<LedgerEntry>& entries);
 
 // `ledger show`: the reference's lines for one entry, plus tool_failures and,
 // for a torn trace, a torn_tail line; then `deviations:`, `tokens:` and

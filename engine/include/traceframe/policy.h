@@ -20,6 +20,7 @@
 #define TRACEFRAME_POLICY_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -126,6 +127,9 @@ struct PolicyOptions {
   // Only an explicit permission.decision allow satisfies Rule B; a host's
   // ask followed by the tool's execution does not.
   bool explicit_allow_only = false;
+  // Called now and then with (work done, work total), in bytes of the two
+  // passes (verify, then the rules); one call at a time. May be empty.
+  std::function<void(uint64_t done, uint64_t total)> progress = nullptr;
 };
 
 struct PolicyReport {

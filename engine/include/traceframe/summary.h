@@ -5,6 +5,7 @@
 #define TRACEFRAME_SUMMARY_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,9 +54,17 @@ struct TraceSummary {
   }
 };
 
+struct SummaryOptions {
+  // Called now and then with (bytes read, bytes to read) when the summary
+  // needs a pass over the trace (no index, or one behind the trace); one call
+  // at a time. May be empty.
+  std::function<void(uint64_t done, uint64_t total)> progress = nullptr;
+};
+
 // Reads the trace and checks it as an open trace (a failure is an error that
 // names the line and byte), then counts.
 absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path);
+absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path, const SummaryOptions& options);
 
 // The 11-line text of the earlier tool (reference §4.4), plus a `torn_tail:`
 // line when the trace ends in a torn write. Ends with '\n'.

@@ -9,6 +9,7 @@
 #define TRACEFRAME_VERIFY_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,10 @@ struct VerifyOptions {
   // Smallest part a parallel scan splits off (0: 16 MB). Tests and fuzzers
   // set it to a few bytes to force the parallel path onto tiny traces.
   uint64_t min_chunk_bytes = 0;
+  // Called now and then with (bytes checked, bytes in the trace), one call
+  // at a time from any of the scanning threads; the last call has done ==
+  // total. May be empty.
+  std::function<void(uint64_t done, uint64_t total)> progress = nullptr;
 };
 
 // What a finding is. VerifyIssueCodeName gives the stable identifier shown
@@ -79,6 +84,10 @@ struct VerifyReport {
   std::optional<TornTail> torn_tail;
   // Duplicate event ids are checked over this many events (bounded memory).
   uint64_t duplicate_check_events = 0;
+  // The trace is open and a writer (a TraceRecorder, `record --stream`, an
+  // append in progress) held its lock when it was checked: the run is still
+  // being recorded, rather than never finished.
+  bool writer_active = false;
 };
 
 // Errors only for I/O (missing file, unreadable); a bad trace is a report
@@ -87,6 +96,23 @@ absl::StatusOr<VerifyReport> VerifyTrace(const std::string& path, const VerifyOp
 
 // "seq must increase strictly at seq 4 (line 5, byte 812)".
 std::string DescribeIssue(const VerifyIssue& issue);
+
+// The finding the verdict is explained by: a torn tail when there is one (a
+// crash cut the last append short; "last event must be run.finished" is then
+// only its consequence), else the first error in file order. Null when valid.
+const VerifyIssue* PrimaryIssue(const VerifyReport& report);
+
+// `verify --json`: one object (docs/format.md, "verify --json"), ending in
+// '\n'. Fields are only ever added.
+std::string FormatVerifyJson(const VerifyReport& report);
+
+// `verify`'s findings for stderr, headline first: for an invalid trace
+// "Error: <primary finding> in <file>" then indented detail lines (what to
+// do next, the other errors as "also: ...", "... N more errors" when the
+// list was cut), then the warnings (none under options.strict, where they are
+// errors). Empty for a valid trace without warnings. Ends with '\n' when not
+// empty. (engine/src/report/verify_output.cc)
+std::string FormatVerifyFindings(const VerifyReport& report, const VerifyOptions& options);
 
 }  // namespace traceframe
 

@@ -14,6 +14,7 @@
 #include "format/payload_facts.h"
 #include "simdjson.h"
 #include "traceframe/json.h"
+#include "traceframe/run_status.h"
 #include "util/json_internal.h"
 
 namespace traceframe {
@@ -28,6 +29,17 @@ constexpr std::array<std::string_view, kEventKindCount> kKindNames = {
 // out the same event ids (seen: a forked recorder child and its parent).
 std::atomic<uint64_t> fork_generation{0};
 void OnForkChild() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+
+// "a, b, c" for messages.
+template <typename Words>
+std::string CommaList(const Words& words) {
+  std::string out;
+  for (std::string_view w : words) {
+    if (!out.empty()) out.append(", ");
+    out.append(w);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -67,13 +79,29 @@ std::optional<EventKind> ParseEventKind(std::string_view name) {
   return kind;
 }
 
+namespace {
+constexpr std::string_view kKnownRunStatuses[] = {"success",   "failed",  "error",   "interrupted",
+                                                  "cancelled", "timeout", "crashed", "aborted",
+                                                  "killed",    "imported"};
+}  // namespace
+
+bool IsKnownRunStatus(std::string_view status) {
+  for (std::string_view known : kKnownRunStatuses) {
+    if (status == known) return true;
+  }
+  return false;
+}
+
+std::string_view KnownRunStatusList() {
+  static const std::string* list = new std::string(CommaList(kKnownRunStatuses));
+  return *list;
+}
+
 absl::StatusOr<EventKind> ParseEventKindOrError(std::string_view name) {
   auto kind = ParseEventKind(name);
   if (!kind) {
     return absl::InvalidArgumentError(
-        Cat("unknown event kind: ", name,
-            " (expected one of run.started, model.call, tool.call, tool.result, "
-            "permission.decision, error, run.finished)"));
+        Cat("unknown event kind: ", name, " (expected one of ", CommaList(kKindNames), ")"));
   }
   return *kind;
 }

@@ -185,22 +185,23 @@ std::string DetectIndentUnit(std::string_view text) {
   return "  ";
 }
 
+// The JSON type with its article, for "X is <type>" messages.
 std::string TypeName(const Value& v) {
   switch (v.type) {
     case Value::kNull:
       return "null";
     case Value::kBool:
-      return "boolean";
+      return "a boolean";
     case Value::kNumber:
-      return "number";
+      return "a number";
     case Value::kString:
-      return "string";
+      return "a string";
     case Value::kArray:
-      return "array";
+      return "an array";
     case Value::kObject:
-      return "object";
+      return "an object";
   }
-  return "value";
+  return "a value";
 }
 
 // Tool events filter on tool_name, so they get the matcher; for the others
@@ -386,7 +387,7 @@ absl::StatusOr<std::string> MergeEvent(Value* hooks, const std::string& event,
   if (list == nullptr) list = &hooks->Set(event, Value::Array());
   if (list->type != Value::kArray) {
     return absl::FailedPreconditionError(
-        Cat("\"hooks\".\"", event, "\" in ", file, " is a ", TypeName(*list),
+        Cat("\"hooks\".\"", event, "\" in ", file, " is ", TypeName(*list),
             ", not an array; traceframe changed nothing (fix it by hand or remove it)"));
   }
   const std::optional<std::string> matcher = WantedMatcher(options, event);
@@ -474,7 +475,7 @@ absl::StatusOr<std::string> MergeCursorEvent(Value* hooks, const std::string& ev
   if (list == nullptr) list = &hooks->Set(event, Value::Array());
   if (list->type != Value::kArray) {
     return absl::FailedPreconditionError(
-        Cat("\"hooks\".\"", event, "\" in ", file, " is a ", TypeName(*list),
+        Cat("\"hooks\".\"", event, "\" in ", file, " is ", TypeName(*list),
             ", not an array; traceframe changed nothing (fix it by hand or remove it)"));
   }
   // A matcher group of ours (from an install with --format claude) is not an
@@ -773,7 +774,7 @@ absl::StatusOr<HookInstallResult> MergeHooksJson(std::string_view existing,
   if (hooks == nullptr) hooks = &root.Set("hooks", Value::Object());
   if (hooks->type != Value::kObject) {
     return absl::FailedPreconditionError(
-        Cat("\"hooks\" in ", file, " is a ", TypeName(*hooks),
+        Cat("\"hooks\" in ", file, " is ", TypeName(*hooks),
             ", not an object; traceframe changed nothing (fix it by hand or remove it)"));
   }
   for (const std::string& event : EventsToWire(options, result.format)) {

@@ -280,10 +280,10 @@ ImportedSession ImportOne(const std::string& path, const ImportOptions& options,
   if (absl::Status st = CreateDirectories(DirName(s.trace_path)); !st.ok()) return fail(st);
   const std::string temp = TempPathBeside(s.trace_path);
   UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!out.valid()) return fail(ErrnoError(errno, "cannot create", temp));
-  FileWriter writer(out.get(), temp);
+  if (!out.valid()) return fail(ErrnoError(errno, "cannot write", s.trace_path));
+  FileWriter writer(out.get(), s.trace_path);
   absl::Status st = MapLines(bytes, c, &s, std::ref(writer));
-  if (st.ok() && ::fsync(out.get()) != 0) st = ErrnoError(errno, "cannot sync", temp);
+  if (st.ok() && ::fsync(out.get()) != 0) st = ErrnoError(errno, "cannot sync", s.trace_path);
   out.reset();
   if (st.ok() && ::rename(temp.c_str(), s.trace_path.c_str()) != 0) {
     st = ErrnoError(errno, "cannot rename to", s.trace_path);

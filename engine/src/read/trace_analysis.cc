@@ -16,6 +16,7 @@
 #include "read/scan.h"
 #include "traceframe/json.h"
 #include "util/json_internal.h"
+#include "util/progress.h"
 
 namespace traceframe {
 namespace {
@@ -349,7 +350,9 @@ class ChunkChecker {
 };
 
 void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, IdSampler* sampler,
-               const std::string* expected_run_id = nullptr) {
+               const std::string* expected_run_id = nullptr,
+               internal::ProgressMeter* meter = nullptr) {
+  uint64_t reported = chunk->begin;
   EventParser parser;
   ChunkChecker checker(max_issues, sampler, chunk, expected_run_id);
   // Sized once: an event line is at least ~80 bytes, and the set is cut
@@ -362,6 +365,10 @@ void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, Id
       view, parser, chunk->begin, chunk->end, 1,
       [&](const EventView& e) {
         checker.OnEvent(e, parser.payload());
+        if (meter != nullptr && e.byte_offset - reported >= internal::kProgressStep) {
+          meter->Add(e.byte_offset - reported);
+          reported = e.byte_offset;
+        }
         // A repeated key makes the payload mean different things to
         // different readers (docs/format.md "Payloads").
         std::string key;
@@ -383,6 +390,7 @@ void ScanChunk(const MappedView& view, ChunkResult* chunk, size_t max_issues, Id
   chunk->lines = scan.lines;
   chunk->torn = scan.torn;
   checker.FinishIds();
+  if (meter != nullptr) meter->Add(chunk->end - reported);
 }
 
 // The seam checks a chunk could not make on its own first event (its run id
@@ -440,15 +448,18 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
   }
   IdSampler sampler(kDuplicateCheckCap);
   const size_t max_issues = std::max<size_t>(options.max_issues, 1);
+  // Only the first pass reports: a rescan below is quick next to it.
+  internal::ProgressMeter meter(options.progress, view.size);
+  internal::ProgressMeter* progress = meter.active() ? &meter : nullptr;
   if (chunk_count == 1) {
-    ScanChunk(view, &chunks[0], max_issues, &sampler);
+    ScanChunk(view, &chunks[0], max_issues, &sampler, nullptr, progress);
   } else {
     std::atomic<size_t> next{0};
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&] {
         for (size_t i = next++; i < chunk_count; i = next++) {
-          ScanChunk(view, &chunks[i], max_issues, &sampler);
+          ScanChunk(view, &chunks[i], max_issues, &sampler, nullptr, progress);
         }
       });
     }

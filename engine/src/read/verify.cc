@@ -1,8 +1,14 @@
 #include "traceframe/verify.h"
 #include "traceframe/str_util.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <cerrno>
+
 #include "absl/strings/str_cat.h"
 #include "read/trace_analysis.h"
+#include "util/file_util.h"
 
 namespace traceframe {
 
@@ -46,10 +52,38 @@ std::string_view VerifyIssueCodeName(VerifyIssueCode code) {
   return "unknown";
 }
 
+namespace {
+
+// Whether another process holds the trace's writer lock right now (writers
+// append under an exclusive flock; a TraceRecorder keeps it for its life).
+bool WriterHoldsLock(const std::string& path) {
+  absl::StatusOr<UniqueFd> fd = OpenRegularFile(path, O_RDONLY, "failed to read trace file");
+  if (!fd.ok()) return false;
+  if (::flock(fd->get(), LOCK_SH | LOCK_NB) == 0) {
+    ::flock(fd->get(), LOCK_UN);
+    return false;
+  }
+  return errno == EWOULDBLOCK;
+}
+
+}  // namespace
+
 absl::StatusOr<VerifyReport> VerifyTrace(const std::string& path, const VerifyOptions& options) {
   absl::StatusOr<std::unique_ptr<TraceReader>> reader = TraceReader::Open(path);
   if (!reader.ok()) return reader.status();
-  return AnalyzeTrace(**reader, options).report;
+  VerifyReport report = AnalyzeTrace(**reader, options).report;
+  // Only an open trace needs to know: "still being recorded" and "never
+  // finished" call for different advice.
+  if (report.open && report.events > 0) report.writer_active = WriterHoldsLock(path);
+  return report;
+}
+
+const VerifyIssue* PrimaryIssue(const VerifyReport& report) {
+  if (report.errors.empty()) return nullptr;
+  for (const VerifyIssue& issue : report.errors) {
+    if (issue.code == VerifyIssueCode::kTornTail) return &issue;
+  }
+  return &report.errors.front();
 }
 
 std::string DescribeIssue(const VerifyIssue& issue) {

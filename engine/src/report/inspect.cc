@@ -12,6 +12,8 @@
 #include "format/event_parser.h"
 #include "index/index_internal.h"
 #include "read/scan.h"
+#include "util/time_format.h"
+#include "util/utf8.h"
 
 namespace traceframe {
 namespace {
@@ -126,6 +128,35 @@ std::string FormatInspectLine(const EventView& e) {
   std::string_view payload = RawPayload(e.line);
   return Cat(seq, " ", EventKindName(e.kind), " run=", e.run_id, " event=", e.event_id,
              " payload=", payload);
+}
+
+std::string FormatInspectRow(const EventView& e, bool wide) {
+  // Wide enough for the longest kind name, "permission.decision".
+  constexpr size_t kKindWidth = 19;
+  // A payload longer than this is cut (on a character boundary) and its full
+  // size noted; `--wide` shows it whole.
+  constexpr size_t kPayloadChars = 100;
+  char seq[32];
+  std::snprintf(seq, sizeof(seq), "#%03llu", static_cast<unsigned long long>(e.seq));
+  const std::string_view kind = EventKindName(e.kind);
+  std::string out = Cat(seq, "  ", internal::UtcTime(e.ts_ms, true), "  ", kind);
+  if (kind.size() < kKindWidth) out.append(kKindWidth - kind.size(), ' ');
+  out.append("  ");
+  // The payload is stored as one line of compact JSON (newlines inside
+  // strings are escaped), so cutting its length is all it takes.
+  const std::string_view payload = RawPayload(e.line);
+  if (wide || internal::Utf8Chars(payload) <= kPayloadChars) {
+    out.append(payload);
+    return out;
+  }
+  size_t end = 0;
+  for (size_t chars = 0; end < payload.size(); ++end) {
+    if ((static_cast<unsigned char>(payload[end]) & 0xC0) != 0x80 && chars++ == kPayloadChars) {
+      break;
+    }
+  }
+  Append(&out, payload.substr(0, end), "... (", payload.size(), " bytes; --wide shows all)");
+  return out;
 }
 
 absl::StatusOr<InspectResult> InspectTrace(const std::string& path, const InspectOptions& options,

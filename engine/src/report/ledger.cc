@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -14,12 +15,16 @@
 #include "absl/strings/str_cat.h"
 #include "format/event_parser.h"
 #include "format/payload_facts.h"
+#include "report/report_json.h"
 #include "simdjson.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
 #include "util/file_util.h"
+#include "util/progress.h"
 #include "util/simdjson_errors.h"
+#include "util/time_format.h"
+#include "util/utf8.h"
 
 namespace traceframe {
 namespace fs = std::filesystem;
@@ -117,8 +122,7 @@ void AppendOptionalInt(JsonObjectWriter& w, std::string_view key, std::optional<
 
 std::string Padded(std::string_view text, size_t width, bool right) {
   // Widths count characters, not bytes (reference §7.3).
-  size_t chars = 0;
-  for (unsigned char c : text) chars += (c & 0xC0) != 0x80;
+  const size_t chars = internal::Utf8Chars(text);
   std::string out;
   if (right && chars < width) out.append(width - chars, ' ');
   out.append(text);
@@ -171,16 +175,19 @@ absl::StatusOr<LedgerRebuildResult> RebuildLedger(const LedgerRebuildOptions& op
   // Each worker takes the next file by index and writes only its own slot.
   std::vector<std::optional<absl::StatusOr<LedgerEntry>>> slots(files.size());
   std::atomic<size_t> next{0};
-  std::atomic<uint64_t> done{0};
-  std::mutex progress_mu;
+  // Progress is by bytes: one big trace takes longer than many small ones.
+  std::vector<uint64_t> sizes(options.progress ? files.size() : 0);
+  uint64_t total_bytes = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    struct stat st;
+    sizes[i] = ::stat(files[i].c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    total_bytes += sizes[i];
+  }
+  internal::ProgressMeter meter(options.progress, total_bytes);
   auto worker = [&] {
     for (size_t i = next++; i < files.size(); i = next++) {
       slots[i] = LedgerEntryForTrace(files[i]);
-      const uint64_t n = ++done;
-      if (options.progress && (n % 64 == 0 || n == files.size())) {
-        std::lock_guard<std::mutex> lock(progress_mu);
-        options.progress(n, files.size());
-      }
+      if (meter.active()) meter.Add(sizes[i]);
     }
   };
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -350,6 +357,71 @@ std::string FormatLedgerList(const std::vector<LedgerEntry>& entries) {
     out.append(ListRow(e.run_id, e.status, Cat(e.event_count), Cat(e.errors),
                        e.duration_ms ? Cat(*e.duration_ms) : "unknown", path));
   }
+  return out;
+}
+
+std::string ShownTracePath(const std::string& trace_path, const std::string& cwd) {
+  if (cwd.empty() || trace_path.empty() || trace_path[0] != '/') return trace_path;
+  const fs::path relative = fs::path(trace_path).lexically_relative(fs::path(cwd));
+  const std::string text = relative.string();
+  // Outside the current directory a relative path is a puzzle of "../":
+  // the absolute one reads better.
+  if (text.empty() || text == "." || text.rfind("..", 0) == 0) return trace_path;
+  return text;
+}
+
+std::string FormatLedgerTable(const std::vector<LedgerEntry>& entries, const std::string& cwd) {
+  if (entries.empty()) return "(no runs)\n";
+  std::vector<const LedgerEntry*> order;
+  order.reserve(entries.size());
+  for (const LedgerEntry& e : entries) order.push_back(&e);
+  std::stable_sort(order.begin(), order.end(), [](const LedgerEntry* a, const LedgerEntry* b) {
+    return a->started_ms > b->started_ms;
+  });
+  constexpr size_t kColumns = 7;
+  constexpr bool kRight[kColumns] = {false, false, false, true, true, true, false};
+  std::vector<std::array<std::string, kColumns>> rows;
+  rows.push_back({"run_id", "status", "started (UTC)", "duration", "events", "errors", "trace"});
+  for (const LedgerEntry* e : order) {
+    std::string path = ShownTracePath(e->trace_path, cwd);
+    if (e->torn_tail) path.append("  [torn tail: run `traceframe repair`]");
+    rows.push_back({e->run_id, e->status, internal::UtcTime(e->started_ms, false),
+                    e->duration_ms ? HumanDuration(*e->duration_ms) : "unknown",
+                    Cat(e->event_count), Cat(e->errors), std::move(path)});
+  }
+  size_t width[kColumns] = {};
+  for (const auto& row : rows) {
+    for (size_t c = 0; c + 1 < kColumns; ++c) {
+      width[c] = std::max(width[c], internal::Utf8Chars(row[c]));
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t c = 0; c + 1 < kColumns; ++c) {
+      Append(&out, Padded(row[c], width[c], kRight[c]), "  ");
+    }
+    Append(&out, row[kColumns - 1], "\n");
+  }
+  return out;
+}
+
+std::string LedgerEntriesJson(const std::vector<LedgerEntry>& entries) {
+  return internal::JsonArrayOf(entries, LedgerEntryJson);
+}
+
+std::string FormatLedgerListJson(const std::string& file, const std::optional<std::string>& status,
+                                 const std::vector<LedgerEntry>& entries) {
+  std::string out = "{\"file\":";
+  Append(&out, JsonString(file), ",\"status\":", status ? JsonString(*status) : "null",
+         ",\"entries\":", LedgerEntriesJson(entries), "}\n");
+  return out;
+}
+
+std::string FormatLedgerShowJson(const std::string& file, const std::string& run_id,
+                                 const std::vector<LedgerEntry>& entries) {
+  std::string out = "{\"file\":";
+  Append(&out, JsonString(file), ",\"run_id\":", JsonString(run_id),
+         ",\"entries\":", LedgerEntriesJson(entries), "}\n");
   return out;
 }
 

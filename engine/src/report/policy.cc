@@ -8,6 +8,7 @@
 #include "traceframe/trace_reader.h"
 #include "traceframe/verify.h"
 #include "util/ascii.h"
+#include "util/progress.h"
 
 namespace traceframe {
 using internal::AsciiLower;
@@ -511,6 +512,12 @@ absl::StatusOr<PolicyReport> CheckPolicy(const std::string& path, const PolicyOp
   verify_options.allow_open = true;
   verify_options.threads = options.verify_threads;
   verify_options.max_issues = 1;
+  // Two passes of the same bytes: verify reports the first half.
+  if (options.progress) {
+    verify_options.progress = [&options](uint64_t done, uint64_t total) {
+      options.progress(done, 2 * total);
+    };
+  }
   absl::StatusOr<VerifyReport> verified = VerifyTrace(path, verify_options);
   if (!verified.ok()) return verified.status();
   if (!verified->valid) {
@@ -526,11 +533,18 @@ absl::StatusOr<PolicyReport> CheckPolicy(const std::string& path, const PolicyOp
   PolicyReport report;
   report.path = path;
   report.open = verified->open;
+  const uint64_t size = (*reader)->size();
+  uint64_t reported = 0;
   TraceReader::ScanResult scan = (*reader)->ScanAll([&](const EventView& event) {
     ++report.events;
     checker.Observe(event.kind, event.seq, RawPayload(event.line));
+    if (options.progress && event.byte_offset - reported >= internal::kProgressStep) {
+      reported = event.byte_offset;
+      options.progress(size + reported, 2 * size);
+    }
     return true;
   });
+  if (options.progress) options.progress(2 * size, 2 * size);
   if (scan.error) return absl::DataLossError(DescribeLineError(*scan.error));
   report.violations = checker.Finish();
   report.host_approvals = checker.host_approvals();

@@ -26,6 +26,7 @@
 #include "traceframe/usage.h"
 #include "util/file_util.h"
 #include "util/shell_quote.h"
+#include "util/time_format.h"
 #include "util/utf8.h"
 
 namespace traceframe {
@@ -96,23 +97,7 @@ std::string ByteSize(uint64_t n) {
 }
 
 // "2026-11-25 08:58:34.123Z": the date and the UTC time (reference §11.36).
-std::string Clock(int64_t ts_ms) {
-  // Years 0..9999 only; anything else is shown as the raw number.
-  if (ts_ms < -62167219200000LL || ts_ms > 253402300799999LL) return Cat(ts_ms, " ms");
-  int64_t secs = ts_ms / 1000;
-  int64_t ms = ts_ms % 1000;
-  if (ms < 0) {
-    ms += 1000;
-    secs -= 1;
-  }
-  const std::time_t t = static_cast<std::time_t>(secs);
-  std::tm tm;
-  if (gmtime_r(&t, &tm) == nullptr) return Cat(ts_ms, " ms");
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
-}
+std::string Clock(int64_t ts_ms) { return internal::UtcTime(ts_ms, true); }
 
 // Re-indents already-validated compact JSON (2 spaces, ": " after keys) from
 // its stored text, so numbers and key order stay exactly as written. Stops

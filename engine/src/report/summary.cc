@@ -8,6 +8,7 @@
 #include "index/index_internal.h"
 #include "read/scan.h"
 #include "read/trace_analysis.h"
+#include "report/report_json.h"
 #include "traceframe/json.h"
 
 namespace traceframe {
@@ -16,8 +17,10 @@ namespace {
 
 // The summary of a full validating pass (the reference behavior, and the
 // source of every error message).
-absl::StatusOr<TraceSummary> SummaryFromFullScan(TraceReader& reader, const std::string& path) {
+absl::StatusOr<TraceSummary> SummaryFromFullScan(TraceReader& reader, const std::string& path,
+                                                 const SummaryOptions& summary_options) {
   VerifyOptions options;
+  options.progress = summary_options.progress;
   options.allow_open = true;
   options.max_issues = 1;
   TraceAnalysis analysis = AnalyzeTrace(reader, options);
@@ -67,12 +70,20 @@ TraceSummary SummaryFromFacts(const IndexFacts& f, const std::optional<TornTail>
 // checked here with the same rules; anything else falls back to the full
 // scan, so errors and output are exactly those of a full scan.
 absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
+  return SummarizeTrace(path, SummaryOptions());
+}
+
+absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path,
+                                            const SummaryOptions& options) {
+  IndexBuildOptions scan_options;
+  scan_options.progress = options.progress;
   // Read the index before mapping the trace: a trace growing meanwhile is
   // then at least as long as what the index covers.
   std::optional<std::string> index_bytes = ReadIndexBytes(path);
   absl::StatusOr<std::unique_ptr<TraceReader>> reader = TraceReader::Open(path);
   if (!reader.ok()) return reader.status();
-  if (IndexDisabled() || (*reader)->size() == 0) return SummaryFromFullScan(**reader, path);
+  if (IndexDisabled() || (*reader)->size() == 0)
+    return SummaryFromFullScan(**reader, path, options);
   const MappedView view = ViewOf(**reader);
   std::optional<TraceIndex> index;
   std::optional<TornTail> torn;
@@ -88,18 +99,18 @@ absl::StatusOr<TraceSummary> SummarizeTrace(const std::string& path) {
       index = std::move(*matched);
       const uint64_t covered = index->facts.covered_bytes;
       if (covered < view.size) {
-        ExtendIndex(view, &*index, {}, &torn);
+        ExtendIndex(view, &*index, scan_options, &torn);
         changed = index->facts.covered_bytes > covered;
       }
     }
   }
   if (!index) {
-    index = BuildIndex(view, {}, &torn);
+    index = BuildIndex(view, scan_options, &torn);
     changed = true;
   }
   if (changed) PersistIndexBestEffort(path, *index);
   if (!index->facts.validated || index->facts.events == 0) {
-    return SummaryFromFullScan(**reader, path);
+    return SummaryFromFullScan(**reader, path, options);
   }
   return SummaryFromFacts(index->facts, torn);
 }
@@ -139,6 +150,19 @@ std::string FormatSummaryText(const TraceSummary& s) {
   return out;
 }
 
+namespace internal {
+
+std::string TornTailJson(const std::optional<TornTail>& torn) {
+  if (!torn) return "null";
+  std::string out;
+  JsonObjectWriter t(&out);
+  t.Uint("offset", torn->offset).Uint("length", torn->length);
+  t.Finish();
+  return out;
+}
+
+}  // namespace internal
+
 std::string FormatSummaryJson(const TraceSummary& s) {
   std::string out;
   JsonObjectWriter w(&out);
@@ -161,15 +185,7 @@ std::string FormatSummaryJson(const TraceSummary& s) {
   }
   w.Int("duration_ms", s.duration_ms()).String("duration", HumanDuration(s.duration_ms()));
   w.Uint("first_seq", s.first_seq).Uint("last_seq", s.last_seq);
-  if (s.torn_tail) {
-    std::string torn;
-    JsonObjectWriter t(&torn);
-    t.Uint("offset", s.torn_tail->offset).Uint("length", s.torn_tail->length);
-    t.Finish();
-    w.Raw("torn_tail", torn);
-  } else {
-    w.Null("torn_tail");
-  }
+  w.Raw("torn_tail", internal::TornTailJson(s.torn_tail));
   w.Raw("usage", UsageJson(s.usage)).Uint("deviations", s.deviations);
   w.Raw("models", JsonStringArray(s.models))
       .String("source", s.source)

@@ -791,10 +791,11 @@ absl::StatusOr<OtlpExportResult> ExportOtlpJson(const OtlpExportOptions& options
     if (absl::Status s = CreateDirectories(DirName(options.out)); !s.ok()) return s;
     temp = TempPathBeside(options.out);
     file.reset(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (!file.valid()) return ErrnoError(errno, "failed to create", temp);
+    if (!file.valid()) return ErrnoError(errno, "failed to write", options.out);
     fd = file.get();
   }
-  const std::string& out_name = options.out.empty() ? std::string("stdout") : temp;
+  // Errors name the file the user asked for, not its temporary copy.
+  const std::string& out_name = options.out.empty() ? std::string("stdout") : options.out;
   auto abandon = [&](absl::Status status) -> absl::Status {
     if (!temp.empty()) ::unlink(temp.c_str());
     return status;

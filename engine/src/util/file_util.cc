@@ -119,9 +119,9 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
   if (!status.ok()) return status;
   const std::string tmp = TempPathBeside(path);
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd.valid()) return ErrnoError(errno, "failed to create", tmp);
-  status = WriteAll(fd.get(), contents, tmp);
-  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError(errno, "failed to sync", tmp);
+  if (!fd.valid()) return ErrnoError(errno, "failed to write", path);
+  status = WriteAll(fd.get(), contents, path);
+  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError(errno, "failed to sync", path);
   fd.reset();
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     status = ErrnoError(errno, "failed to replace", path);
@@ -179,9 +179,9 @@ absl::StatusOr<UniqueFd> OpenRegularFile(const std::string& path, int flags,
 absl::StatusOr<std::string> WriteNewFile(const std::string& path, std::string_view contents) {
   const std::string tmp = TempPathBeside(path);
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd.valid()) return ErrnoError(errno, "failed to create", tmp);
-  absl::Status status = WriteAll(fd.get(), contents, tmp);
-  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError(errno, "failed to sync", tmp);
+  if (!fd.valid()) return ErrnoError(errno, "failed to write", path);
+  absl::Status status = WriteAll(fd.get(), contents, path);
+  if (status.ok() && ::fsync(fd.get()) != 0) status = ErrnoError(errno, "failed to sync", path);
   fd.reset();
   std::string target = path;
   for (int n = 2; status.ok(); ++n) {

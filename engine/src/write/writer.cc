@@ -53,10 +53,10 @@ absl::Status CreateTraceFile(const std::string& path, std::string_view run_id,
   const std::string line = SerializeEventLine(started);
   const std::string tmp = TempPathBeside(path);
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd.valid()) return ErrnoError(errno, "failed to create", tmp);
-  status = WriteAll(fd.get(), line, tmp);
+  if (!fd.valid()) return ErrnoError(errno, "failed to write", path);
+  status = WriteAll(fd.get(), line, path);
   if (status.ok() && options.sync && ::fsync(fd.get()) != 0) {
-    status = ErrnoError(errno, "failed to sync", tmp);
+    status = ErrnoError(errno, "failed to sync", path);
   }
   fd.reset();
   if (status.ok()) {
