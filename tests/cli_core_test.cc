@@ -2,6 +2,7 @@
 // run the built binary, as users and agents do.
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -302,11 +303,29 @@ TEST_F(CliCoreTest, ConcurrentRecordsFromManyProcessesLoseNothing) {
 
 TEST_F(CliCoreTest, CliAppendWaitsForAHeldLockThenNamesTheHolder) {
   ASSERT_EQ(Run({"init", "--file", "t.traceframe", "--run-id", "r"}).exit_code, 0);
-  // flock(1) holds the trace's lock while sleeping.
-  std::thread holder([&] { RunProgram({"flock", Trace(), "sleep", "2"}); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // flock(1) holds the trace's lock until the record below has given up. It
+  // says so through a marker file written while it holds the lock: a fixed
+  // sleep raced a slow fork+exec on a loaded CI machine (the record then
+  // found the lock free and appended).
+  const std::string held = dir_.File("held");
+  const std::string done = dir_.File("done");
+  std::thread holder([&] {
+    RunProgram({"flock", Trace(), "sh", "-c",
+                "touch \"$0\"; i=0; while [ ! -e \"$1\" ] && [ $i -lt 600 ]; do sleep 0.1; "
+                "i=$((i+1)); done",
+                held, done});
+  });
+  for (int i = 0; i < 6000 && !std::filesystem::exists(held); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!std::filesystem::exists(held)) {
+    WriteFileOrDie(done, "");
+    holder.join();
+    FAIL() << "flock never took the lock";
+  }
   CliResult r = RunCli({"record", "--file", "t.traceframe", "--kind", "error", "--payload", "{}"},
                        dir_.path(), "", {"TRACEFRAME_LOCK_TIMEOUT_MS=200"});
+  WriteFileOrDie(done, "");
   holder.join();
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("is locked by another writer (pid "));
