@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli.h"
+#include "progress.h"
 #include "traceframe/compare.h"
 
 namespace traceframe::cli {
@@ -139,7 +140,10 @@ void InstallCompare(CLI::App& app, Action& action) {
       options.prices = prices->has_value() ? &**prices : nullptr;
       options.threads = args->threads;
       options.tools = !args->no_tools;
+      ProgressLine progress("compare: reading traces", "traces");
+      options.progress = progress.Callback();
       CompareReport report = BuildCompareReport(*a, *b, options);
+      progress.Clear();
       if (!args->html.empty()) {
         absl::Status written = WriteReportFile(args->html, report.html);
         if (!written.ok()) return ReportError(written);
@@ -207,7 +211,10 @@ void InstallStats(CLI::App& app, Action& action) {
       options.prices = prices->has_value() ? &**prices : nullptr;
       options.threads = args->threads;
       options.tools = !args->no_tools;
+      ProgressLine progress("stats: reading traces", "traces");
+      options.progress = progress.Callback();
       StatsReport report = BuildStatsReport(runs, options);
+      progress.Clear();
       WriteStdout(args->json ? report.json : report.text);
       return kExitOk;
     };

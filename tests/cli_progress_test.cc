@@ -119,6 +119,28 @@ TEST_F(CliProgressTest, LongPassesShowPercentOnATerminalAndEraseIt) {
   }
 }
 
+// stats and compare read every selected trace for the per-tool table: they
+// count traces, not bytes.
+TEST_F(CliProgressTest, StatsAndCompareCountTheTracesTheyRead) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"stats", "--dir", "runs"}, "\rstats: reading traces: 100% (1 of 1 traces)"},
+      {{"compare", "--baseline", "runs", "--candidate", "runs"},
+       "\rcompare: reading traces: 100% (2 of 2 traces)"},
+  };
+  for (const auto& [args, label] : cases) {
+    PtyResult r = RunWithTerminalStderr(args, dir_.path());
+    EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.terminal;
+    EXPECT_THAT(r.terminal, HasSubstr(label)) << args[0];
+    EXPECT_THAT(r.terminal, HasSubstr("\r\033[K")) << args[0];
+    // --no-tools reads no trace: nothing to show.
+    std::vector<std::string> no_tools = args;
+    no_tools.push_back("--no-tools");
+    PtyResult quiet = RunWithTerminalStderr(no_tools, dir_.path());
+    EXPECT_EQ(quiet.exit_code, 0) << quiet.terminal;
+    EXPECT_THAT(quiet.terminal, Not(HasSubstr("reading traces"))) << args[0];
+  }
+}
+
 TEST_F(CliProgressTest, NothingWhenStderrIsNotATerminal) {
   for (const std::vector<std::string>& args :
        std::vector<std::vector<std::string>>{{"verify", "--file", "runs/t.traceframe"},

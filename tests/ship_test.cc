@@ -249,6 +249,23 @@ TEST(ShipperTest, ShipsEveryEventOnceThenNothingNew) {
   EXPECT_EQ(transport.calls.size(), calls);
 }
 
+TEST(ShipperTest, ProgressCountsTracesAndEndsAtAllOfThem) {
+  TempDir dir;
+  WriteFileOrDie(dir.File("a.traceframe"), Trace("ra", 5));
+  WriteFileOrDie(dir.File("b.traceframe"), Trace("rb", 3));
+  WriteFileOrDie(dir.File("c.traceframe"), Trace("rc", 2));
+  FakeTransport transport;
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  ShipOptions options = Options(dir);
+  options.progress = [&calls](uint64_t done, uint64_t total) { calls.emplace_back(done, total); };
+  Shipper shipper(options, &transport);
+  ASSERT_TRUE(shipper.ShipOnce().ok());
+  const std::vector<std::pair<uint64_t, uint64_t>> want = {{0, 3}, {1, 3}, {2, 3}, {3, 3}};
+  EXPECT_EQ(calls, want);
+  // The end is reported only once the last batch was acknowledged.
+  EXPECT_EQ(transport.EventRows().size(), 10u);
+}
+
 TEST(ShipperTest, AppendedEventsShipAlone) {
   TempDir dir;
   WriteFileOrDie(dir.File("a.traceframe"), Trace("ra", 4, /*finished=*/false));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "../cli.h"
+#include "../progress.h"
 #include "CLI/CLI.hpp"
 #include "curl_transport.h"
 #include "traceframe/json.h"
@@ -186,6 +187,15 @@ int Run(int argc, char** argv) {
   options.dirs = dirs;
   options.files = files;
   options.batch_bytes = batch_bytes;
+  // Progress of the first pass on a terminal (the one that may ship a
+  // backlog); --follow's later passes only ship what was appended.
+  ProgressLine progress("ship: reading traces", "traces");
+  bool first_pass = true;
+  if (auto draw = progress.Callback()) {
+    options.progress = [draw, &first_pass](uint64_t done, uint64_t total) {
+      if (first_pass) draw(done, total);
+    };
+  }
   Shipper shipper(options, transport->get());
 
   std::signal(SIGINT, OnSignal);
@@ -214,6 +224,8 @@ int Run(int argc, char** argv) {
   std::set<std::pair<std::string, uint64_t>> reported;  // problems told once each
   while (error.ok()) {
     absl::StatusOr<ShipPassResult> pass = shipper.ShipOnce();
+    progress.Clear();
+    if (pass.ok()) first_pass = false;
     if (!pass.ok()) {
       if (retryable(pass.status())) {
         ++totals.retries;

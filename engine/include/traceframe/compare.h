@@ -7,6 +7,7 @@
 #define TRACEFRAME_COMPARE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -68,8 +69,11 @@ struct RunToolFacts {
 
 // One parallel pass over `paths` (threads: 0 = all cores). A trace that
 // cannot be read yields empty facts and a note in *unreadable (may be null).
-std::vector<RunToolFacts> ReadToolFacts(const std::vector<std::string>& paths, int threads,
-                                        std::vector<std::string>* unreadable);
+// `progress`, when set, is called with (traces done, traces in all), one call
+// at a time, from the pass's threads.
+std::vector<RunToolFacts> ReadToolFacts(
+    const std::vector<std::string>& paths, int threads, std::vector<std::string>* unreadable,
+    const std::function<void(uint64_t done, uint64_t total)>& progress = nullptr);
 
 // A selection: `K=V[,K=V...]` over run labels, a directory of traces, or a
 // ledger file. A text naming an existing directory or file is a path.
@@ -113,6 +117,9 @@ struct CompareOptions {
   const PriceTable* prices = nullptr;
   int threads = 0;
   bool tools = true;  // the per-tool table (one pass over the traces)
+  // Called with (traces read, traces in all) during the per-tool pass, the
+  // one that reads every trace (the CLI draws it on a terminal).
+  std::function<void(uint64_t done, uint64_t total)> progress = nullptr;
 };
 
 // The report of `compare` as its --json document (docs/compare.md, the
@@ -132,6 +139,7 @@ struct StatsOptions {
   const PriceTable* prices = nullptr;
   int threads = 0;
   bool tools = true;
+  std::function<void(uint64_t done, uint64_t total)> progress = nullptr;  // as CompareOptions'
 };
 struct StatsReport {
   std::string json;

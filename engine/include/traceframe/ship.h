@@ -76,6 +76,10 @@ struct ShipOptions {
   uint64_t batch_bytes = 4 << 20;
   // The machine's name for the `host` column; empty: gethostname().
   std::string host;
+  // Called during a pass with (traces looked at, traces in the pass), and
+  // once with (n, n) when its last batch is acknowledged (the CLI draws it on
+  // a terminal).
+  std::function<void(uint64_t done, uint64_t total)> progress = nullptr;
 };
 
 // A trace that could not be shipped (completely); the pass goes on with the

@@ -472,6 +472,7 @@ absl::StatusOr<ShipPassResult> Shipper::ShipOnce() {
   EventParser parser;
   const uint64_t batch_bytes = std::max<uint64_t>(options_.batch_bytes, 1);
   for (const std::string& path : traces) {
+    if (options_.progress) options_.progress(result.traces, traces.size());
     ++result.traces;
     absl::StatusOr<std::unique_ptr<TraceReader>> reader = TraceReader::Open(path);
     if (!reader.ok()) {
@@ -591,6 +592,7 @@ absl::StatusOr<ShipPassResult> Shipper::ShipOnce() {
     absl::Status status = Flush(&pending, &result);
     if (!status.ok()) return status;
   }
+  if (options_.progress) options_.progress(traces.size(), traces.size());
   return result;
 }
 

@@ -25,6 +25,7 @@
 #include "traceframe/summary.h"
 #include "traceframe/trace_reader.h"
 #include "util/file_util.h"
+#include "util/progress.h"
 
 namespace traceframe {
 
@@ -266,17 +267,20 @@ RunToolFacts ReadOne(const std::string& path, simdjson::dom::parser& parser, boo
 
 }  // namespace
 
-std::vector<RunToolFacts> ReadToolFacts(const std::vector<std::string>& paths, int threads,
-                                        std::vector<std::string>* unreadable) {
+std::vector<RunToolFacts> ReadToolFacts(
+    const std::vector<std::string>& paths, int threads, std::vector<std::string>* unreadable,
+    const std::function<void(uint64_t done, uint64_t total)>& progress) {
   std::vector<RunToolFacts> out(paths.size());
   std::vector<char> ok(paths.size(), 1);
   std::atomic<size_t> next{0};
+  internal::ProgressMeter meter(progress, paths.size());
   auto work = [&] {
     simdjson::dom::parser parser;
     for (size_t i = next++; i < paths.size(); i = next++) {
       bool good = true;
       out[i] = ReadOne(paths[i], parser, &good);
       ok[i] = good ? 1 : 0;
+      meter.Add(1);
     }
   };
   unsigned n = threads > 0 ? static_cast<unsigned>(threads)
@@ -634,7 +638,7 @@ CompareReport BuildCompareReport(const std::vector<RunFacts>& baseline,
     std::vector<std::string> paths;
     for (const RunFacts* r : a.runs) paths.push_back(r->trace_path);
     for (const RunFacts* r : b.runs) paths.push_back(r->trace_path);
-    tool_facts = ReadToolFacts(paths, options.threads, &unreadable);
+    tool_facts = ReadToolFacts(paths, options.threads, &unreadable, options.progress);
     for (size_t i = 0; i < a.runs.size(); ++i) a.tools.push_back(&tool_facts[i]);
     for (size_t i = 0; i < b.runs.size(); ++i) b.tools.push_back(&tool_facts[a.runs.size() + i]);
   }
@@ -895,7 +899,7 @@ StatsReport BuildStatsReport(const std::vector<RunFacts>& runs, const StatsOptio
   if (options.tools) {
     std::vector<std::string> paths;
     for (const RunFacts& r : runs) paths.push_back(r.trace_path);
-    tool_facts = ReadToolFacts(paths, options.threads, nullptr);
+    tool_facts = ReadToolFacts(paths, options.threads, nullptr, options.progress);
   }
   std::map<std::string, Gathered> groups;
   for (size_t i = 0; i < runs.size(); ++i) {
