@@ -1,9 +1,6 @@
 #include "index/scan.h"
 
 #include <algorithm>
-#include <atomic>
-#include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14,6 +11,8 @@
 #include "traceframe/labels.h"
 #include "traceframe/str_util.h"
 #include "util/hash.h"
+#include "util/parallel.h"
+#include "util/progress.h"
 
 namespace traceframe {
 namespace internal {
@@ -263,34 +262,19 @@ void ScanInto(const MappedView& view, uint64_t shift, uint64_t begin, TraceIndex
     chunks[i].end = stop;
     at = stop;
   }
-  int threads = options.threads;
-  if (threads <= 0) {
-    threads = total < kParallelThreshold
-                  ? 1
-                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  }
-  threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(threads), chunk_count));
-  std::atomic<size_t> next{0};
-  std::mutex progress_mu;
-  uint64_t done = 0;
-  auto work = [&] {
+  // Below the threshold one thread (the caller) scans: threads cost more
+  // than they save on a small trace.
+  const size_t workers = internal::WorkerCount(
+      options.threads > 0 || total >= kParallelThreshold ? options.threads : 1, chunk_count);
+  WorkQueue queue(chunk_count);
+  ProgressMeter meter(options.progress, total);
+  RunOnWorkers(workers, [&] {
     EventParser parser;
-    for (size_t i = next++; i < chunk_count; i = next++) {
+    for (size_t i; queue.Next(&i);) {
       ScanChunk(view, shift, index->block_bytes, &chunks[i], parser);
-      if (options.progress) {
-        std::lock_guard<std::mutex> lock(progress_mu);
-        done += chunks[i].end - chunks[i].begin;
-        options.progress(done, total);
-      }
+      meter.Add(chunks[i].end - chunks[i].begin);
     }
-  };
-  if (threads <= 1) {
-    work();
-  } else {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
-    for (auto& th : pool) th.join();
-  }
+  });
   for (const Chunk& c : chunks) {
     MergeChunk(index, c, torn);
     if (c.torn) break;  // only the last chunk can end in a torn line
