@@ -1,4 +1,4 @@
-// `compare` over 2 x 50,000 runs from ledgers (design.md §10: <= 1 s) and
+// `compare` over 2 x 50,000 runs from ledgers (docs/performance.md "Targets": <= 1 s) and
 // `stats --group-by` over 100,000, next to their floor in the same run:
 // reading the same ledgers (ReadLedger) without computing anything. Run:
 //   build/release/bench/compare_bench

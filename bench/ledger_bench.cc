@@ -1,4 +1,4 @@
-// `ledger rebuild` over many closed traces (design.md §9: 10,000 traces in
+// `ledger rebuild` over many closed traces (docs/performance.md "Targets": 10,000 traces in
 // <= 1 s), and `render` of a long trace (bounded page). Run:
 //   build/release/bench/ledger_bench --benchmark_filter=Ledger
 #include <benchmark/benchmark.h>

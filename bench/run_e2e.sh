@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end benchmark: prints the table of design.md §9 for the figures this
+# End-to-end benchmark: prints the table of docs/performance.md "Targets" for the figures this
 # script can measure, each next to a baseline measured in the same run.
 #
 #   bash bench/run_e2e.sh [build-dir]        (default build/release)

@@ -1,4 +1,4 @@
-// Crash consistency and faults of process appends (design §4):
+// Crash consistency and faults of process appends (docs/format.md, "Appending" and "Durability"):
 // - a CLI append loop SIGKILLed at random moments 200 times: the trace always
 //   verifies open (or `repair` makes it so), every acknowledged event is
 //   present exactly once, and nothing is glued onto a torn tail;

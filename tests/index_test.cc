@@ -140,6 +140,26 @@ TEST(IndexFormat, RoundTripsExactly) {
   EXPECT_EQ(*back->facts.finished_status, "");
 }
 
+// The bytes on disk are a contract (docs/format.md, "Index (.idx)"): the
+// indexes committed beside the examples were written by earlier builds, and a
+// rebuild today must give the same bytes, field by field. Regenerate them
+// only with a format version bump.
+TEST(IndexFormat, RebuildsTheCommittedExampleIndexesByteForByte) {
+  for (const std::string example : {"agent-run.traceframe", "agent-session.traceframe"}) {
+    TempDir dir;
+    const std::string src = std::string(TRACEFRAME_SOURCE_DIR) + "/examples/" + example;
+    WriteFileOrDie(dir.File(example), ReadFileOrDie(src));
+    absl::StatusOr<TraceIndex> rebuilt = RebuildIndex(dir.File(example));
+    ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
+    const std::string committed = ReadFileOrDie(src + ".idx");
+    EXPECT_EQ(ReadFileOrDie(dir.File(example + ".idx")), committed) << example;
+    EXPECT_EQ(EncodeIndex(*rebuilt), committed) << example;
+    absl::StatusOr<TraceIndex> decoded = DecodeIndex(committed);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(EncodeIndex(*decoded), committed) << example;
+  }
+}
+
 TEST(IndexFormat, RejectsDamage) {
   TempDir dir;
   const std::string path = dir.File("t.traceframe");

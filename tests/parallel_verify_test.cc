@@ -1,6 +1,6 @@
 // The parallel verify path must give exactly the sequential verdict and
-// report (design §5): the same first error, counts, listed issues, torn tail
-// and summary, on valid and broken traces, wherever the chunk seams fall.
+// report (docs/format.md, "What `verify` checks"): the same first error, counts, listed issues,
+// torn tail and summary, on valid and broken traces, wherever the chunk seams fall.
 #include <string>
 #include <vector>
 

@@ -20,7 +20,7 @@
 
 namespace traceframe {
 
-// Token usage of one run, OpenTelemetry GenAI convention (design §8): input
+// Token usage of one run, OpenTelemetry GenAI convention (docs/format.md, "Token usage"): input
 // includes cached input, output includes reasoning.
 struct RunUsage {
   uint64_t input_tokens = 0;

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "simdjson.h"
-#include "traceframe/trace_reader.h"
+#include "traceframe/event_view.h"
 
 namespace traceframe {
 

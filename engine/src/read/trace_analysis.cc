@@ -16,6 +16,7 @@
 #include "read/scan.h"
 #include "traceframe/json.h"
 #include "util/json_internal.h"
+#include "util/parallel.h"
 #include "util/progress.h"
 
 namespace traceframe {
@@ -451,20 +452,12 @@ TraceAnalysis AnalyzeTrace(TraceReader& reader, const VerifyOptions& options) {
   // Only the first pass reports: a rescan below is quick next to it.
   internal::ProgressMeter meter(options.progress, view.size);
   internal::ProgressMeter* progress = meter.active() ? &meter : nullptr;
-  if (chunk_count == 1) {
-    ScanChunk(view, &chunks[0], max_issues, &sampler, nullptr, progress);
-  } else {
-    std::atomic<size_t> next{0};
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) {
-      pool.emplace_back([&] {
-        for (size_t i = next++; i < chunk_count; i = next++) {
-          ScanChunk(view, &chunks[i], max_issues, &sampler, nullptr, progress);
-        }
-      });
+  internal::WorkQueue queue(chunk_count);
+  internal::RunOnWorkers(internal::WorkerCount(threads, chunk_count), [&] {
+    for (size_t i; queue.Next(&i);) {
+      ScanChunk(view, &chunks[i], max_issues, &sampler, nullptr, progress);
     }
-    for (auto& th : pool) th.join();
-  }
+  });
 
   // Stitch the chunks in file order.
   std::vector<RankedIssue> errors;

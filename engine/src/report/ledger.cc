@@ -4,12 +4,9 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
 #include <system_error>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +18,7 @@
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
 #include "util/file_util.h"
+#include "util/parallel.h"
 #include "util/progress.h"
 #include "util/simdjson_errors.h"
 #include "util/time_format.h"
@@ -174,7 +172,6 @@ absl::StatusOr<LedgerRebuildResult> RebuildLedger(const LedgerRebuildOptions& op
 
   // Each worker takes the next file by index and writes only its own slot.
   std::vector<std::optional<absl::StatusOr<LedgerEntry>>> slots(files.size());
-  std::atomic<size_t> next{0};
   // Progress is by bytes: one big trace takes longer than many small ones.
   std::vector<uint64_t> sizes(options.progress ? files.size() : 0);
   uint64_t total_bytes = 0;
@@ -184,21 +181,13 @@ absl::StatusOr<LedgerRebuildResult> RebuildLedger(const LedgerRebuildOptions& op
     total_bytes += sizes[i];
   }
   internal::ProgressMeter meter(options.progress, total_bytes);
-  auto worker = [&] {
-    for (size_t i = next++; i < files.size(); i = next++) {
+  internal::WorkQueue queue(files.size());
+  internal::RunOnWorkers(internal::WorkerCount(options.threads, files.size()), [&] {
+    for (size_t i; queue.Next(&i);) {
       slots[i] = LedgerEntryForTrace(files[i]);
-      if (meter.active()) meter.Add(sizes[i]);
+      if (meter.active()) meter.Add(sizes[i]);  // sizes is empty without progress
     }
-  };
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const size_t threads = std::min<size_t>(options.threads > 0 ? options.threads : cores,
-                                          std::max<size_t>(1, files.size()));
-  {
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-    for (std::thread& t : pool) t.join();
-  }
+  });
 
   LedgerRebuildResult result;
   std::string text;

@@ -132,7 +132,7 @@ std::optional<int64_t> IntAt(element root, std::initializer_list<std::string_vie
   return std::nullopt;
 }
 
-// --- usage (design.md §8: the OpenTelemetry GenAI convention) ---------------
+// --- usage (docs/format.md "Token usage": the OpenTelemetry GenAI convention)
 
 struct Usage {
   std::optional<int64_t> input, output, cache_read, cache_creation, reasoning;
@@ -686,7 +686,7 @@ class TraceExporter {
     std::string more;
     Attrs a(&more);
     // The run's usage: the host's total on run.finished, else the sum of the
-    // model calls (design.md §8).
+    // model calls (docs/format.md "Token usage").
     if (finished_usage_.any()) {
       a.Usage(finished_usage_);
     } else if (any_model_usage_) {
