@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "index/format.h"
 #include "index/index_internal.h"
 #include "index/scan.h"
 #include "traceframe/index.h"
@@ -19,13 +20,10 @@ namespace {
 std::string FirstDifference(const TraceIndex& a, const TraceIndex& b) {
   const IndexFacts& x = a.facts;
   const IndexFacts& y = b.facts;
-  if (x.covered_bytes != y.covered_bytes) return "covered_bytes";
-  if (x.covered_lines != y.covered_lines) return "covered_lines";
-  if (x.events != y.events) return "events";
-  if (x.first_seq != y.first_seq) return "first_seq";
-  if (x.last_seq != y.last_seq) return "last_seq";
-  if (x.first_ts_ms != y.first_ts_ms) return "first_ts_ms";
-  if (x.last_ts_ms != y.last_ts_ms) return "last_ts_ms";
+#define TRACEFRAME_INDEX_DIFF_FACT(name) \
+  if (x.name != y.name) return #name;
+  TRACEFRAME_INDEX_PLAIN_FACTS(TRACEFRAME_INDEX_DIFF_FACT)
+#undef TRACEFRAME_INDEX_DIFF_FACT
   for (int k = 0; k < kEventKindCount; ++k) {
     if (x.kind_counts[k] != y.kind_counts[k]) {
       return Cat("count of ", EventKindName(static_cast<EventKind>(k)));

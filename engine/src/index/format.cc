@@ -261,13 +261,9 @@ IndexHeader HeaderOf(const TraceIndex& index) {
             (f.finished && f.finished_status ? kIndexFlagHasStatus : 0) |
             (f.finished && f.finished_usage ? kIndexFlagFinishedUsage : 0);
   h.block_bytes = index.block_bytes;
-  h.covered_bytes = f.covered_bytes;
-  h.covered_lines = f.covered_lines;
-  h.events = f.events;
-  h.first_seq = f.first_seq;
-  h.last_seq = f.last_seq;
-  h.first_ts_ms = f.first_ts_ms;
-  h.last_ts_ms = f.last_ts_ms;
+#define TRACEFRAME_INDEX_COPY_FACT(name) h.name = f.name;
+  TRACEFRAME_INDEX_PLAIN_FACTS(TRACEFRAME_INDEX_COPY_FACT)
+#undef TRACEFRAME_INDEX_COPY_FACT
   for (int k = 0; k < kEventKindCount; ++k) h.kind_counts[k] = f.kind_counts[k];
   h.tool_failures = f.tool_failures;
   h.entry_count = index.entries.size();
@@ -380,13 +376,9 @@ absl::StatusOr<TraceIndex> DecodeIndexBytes(std::string_view bytes, bool verify_
   IndexFacts& f = index.facts;
   f.validated = (h.flags & kIndexFlagValidated) != 0;
   f.finished = (h.flags & kIndexFlagFinished) != 0;
-  f.covered_bytes = h.covered_bytes;
-  f.covered_lines = h.covered_lines;
-  f.events = h.events;
-  f.first_seq = h.first_seq;
-  f.last_seq = h.last_seq;
-  f.first_ts_ms = h.first_ts_ms;
-  f.last_ts_ms = h.last_ts_ms;
+#define TRACEFRAME_INDEX_COPY_FACT(name) f.name = h.name;
+  TRACEFRAME_INDEX_PLAIN_FACTS(TRACEFRAME_INDEX_COPY_FACT)
+#undef TRACEFRAME_INDEX_COPY_FACT
   for (int k = 0; k < kEventKindCount; ++k) f.kind_counts[k] = h.kind_counts[k];
   f.tool_failures = h.tool_failures;
   f.last_kind = static_cast<EventKind>(h.last_kind);

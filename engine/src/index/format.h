@@ -86,6 +86,18 @@ using IndexKindCounts = std::array<uint64_t, kIndexKindSlots>;
   X(TokenUsage, call_usage, 320)                                    \
   X(TokenUsage, finished_usage, 360)
 
+// The facts stored in the header as they are (same name and meaning in
+// IndexFacts and IndexHeader); the others are derived (flags, lengths,
+// hashes) and mapped by hand in HeaderOf and DecodeIndexBytes.
+#define TRACEFRAME_INDEX_PLAIN_FACTS(X) \
+  X(covered_bytes)                      \
+  X(covered_lines)                      \
+  X(events)                             \
+  X(first_seq)                          \
+  X(last_seq)                           \
+  X(first_ts_ms)                        \
+  X(last_ts_ms)
+
 // The fixed-size header, decoded.
 struct IndexHeader {
 #define TRACEFRAME_INDEX_HEADER_MEMBER(type, name, offset) type name{};

@@ -4,12 +4,10 @@
 #include "traceframe/compare.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <deque>
 #include <filesystem>
 #include <set>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -25,6 +23,7 @@
 #include "traceframe/summary.h"
 #include "traceframe/trace_reader.h"
 #include "util/file_util.h"
+#include "util/parallel.h"
 #include "util/progress.h"
 
 namespace traceframe {
@@ -272,27 +271,19 @@ std::vector<RunToolFacts> ReadToolFacts(
     const std::function<void(uint64_t done, uint64_t total)>& progress) {
   std::vector<RunToolFacts> out(paths.size());
   std::vector<char> ok(paths.size(), 1);
-  std::atomic<size_t> next{0};
   internal::ProgressMeter meter(progress, paths.size());
-  auto work = [&] {
+  internal::WorkQueue queue(paths.size());
+  // A worker per 16 traces at most: threads cost more than small sets save.
+  const size_t workers = internal::WorkerCount(threads, paths.size() / 16 + 1);
+  internal::RunOnWorkers(workers, [&] {
     simdjson::dom::parser parser;
-    for (size_t i = next++; i < paths.size(); i = next++) {
+    for (size_t i; queue.Next(&i);) {
       bool good = true;
       out[i] = ReadOne(paths[i], parser, &good);
       ok[i] = good ? 1 : 0;
       meter.Add(1);
     }
-  };
-  unsigned n = threads > 0 ? static_cast<unsigned>(threads)
-                           : std::max(1u, std::thread::hardware_concurrency());
-  n = static_cast<unsigned>(std::min<size_t>(n, std::max<size_t>(1, paths.size() / 16 + 1)));
-  if (n <= 1) {
-    work();
-  } else {
-    std::vector<std::thread> pool;
-    for (unsigned i = 0; i < n; ++i) pool.emplace_back(work);
-    for (std::thread& t : pool) t.join();
-  }
+  });
   if (unreadable != nullptr) {
     for (size_t i = 0; i < paths.size(); ++i) {
       if (!ok[i]) unreadable->push_back(paths[i]);
