@@ -407,6 +407,45 @@ TEST(RecorderTest, RecordValidatesAndRefusesRunStarted) {
   EXPECT_TRUE(VerifyOrDie(path, false).valid);
 }
 
+// Record with and without a caller's ts_ms applies the same payload contract
+// (it once skipped the duplicate-key, status and usage checks with ts_ms) and
+// writes the payload minified with key order kept, straight into the line.
+TEST(RecorderTest, RecordWithTimestampKeepsThePayloadContractAndMinifies) {
+  TempDir dir;
+  const std::string path = dir.File("ts.traceframe");
+  absl::StatusOr<std::unique_ptr<TraceRecorder>> rec =
+      TraceRecorder::Start(path, "run-ts", false, Fast());
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  for (const bool with_ts : {false, true}) {
+    auto record = [&](EventKind kind, std::string_view payload) {
+      return with_ts ? (*rec)->Record(kind, payload, 4102444800000) : (*rec)->Record(kind, payload);
+    };
+    absl::StatusOr<uint64_t> dup = record(EventKind::kToolCall, "{\"a\":1,\"a\":2}");
+    EXPECT_EQ(dup.status().code(), absl::StatusCode::kInvalidArgument) << with_ts;
+    EXPECT_THAT(Msg(dup.status()), HasSubstr("duplicate key")) << with_ts;
+    absl::StatusOr<uint64_t> no_status = record(EventKind::kRunFinished, "{\"summary\":\"x\"}");
+    EXPECT_EQ(no_status.status().code(), absl::StatusCode::kInvalidArgument) << with_ts;
+    absl::StatusOr<uint64_t> usage =
+        record(EventKind::kModelCall, "{\"usage\":{\"input_tokens\":-1}}");
+    EXPECT_EQ(usage.status().code(), absl::StatusCode::kInvalidArgument) << with_ts;
+    absl::StatusOr<uint64_t> bad = record(EventKind::kError, "{\"a\":");
+    EXPECT_THAT(Msg(bad.status()), HasSubstr("invalid JSON payload for error")) << with_ts;
+    absl::StatusOr<uint64_t> ok =
+        record(EventKind::kToolCall, " {\n \"z\" : [ 1 , \"a b\" ] ,\t\"y\" : { } } ");
+    ASSERT_TRUE(ok.ok()) << ok.status();
+  }
+  EXPECT_EQ((*rec)->last_seq(), 2u);  // refused payloads claim no seq
+  rec->reset();
+  const std::vector<std::string> lines = SplitLines(ReadFileOrDie(path));
+  ASSERT_EQ(lines.size(), 3u);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    ExpectSameBytesAsAppendEventLine(lines[i]);
+    EXPECT_THAT(lines[i], HasSubstr(",\"payload\":{\"z\":[1,\"a b\"],\"y\":{}}}"));
+  }
+  EXPECT_THAT(lines[2], HasSubstr("\"ts_ms\":4102444800000,"));
+  EXPECT_TRUE(VerifyOrDie(path, true).valid);
+}
+
 TEST(RecorderTest, StartRefusesAnExistingTraceUnlessForced) {
   TempDir dir;
   const std::string path = dir.File("s.traceframe");

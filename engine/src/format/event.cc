@@ -17,6 +17,7 @@
 #include "traceframe/json.h"
 #include "traceframe/run_status.h"
 #include "util/json_internal.h"
+#include "util/simdjson_errors.h"
 
 namespace traceframe {
 namespace {
@@ -227,39 +228,48 @@ int64_t NowEpochMs() {
       .count();
 }
 
+namespace {
+
+// The payload contract's checks on a parsed payload (event.h).
+absl::Status CheckPayloadElement(EventKind kind, simdjson::dom::element root) {
+  std::string key;
+  std::string where;
+  if (FindDuplicateKey(root, &key, &where)) {
+    return absl::InvalidArgumentError(Cat("invalid ", EventKindName(kind),
+                                          " payload: duplicate key ", JsonString(key), " at ",
+                                          where, " (each key may appear once)"));
+  }
+  if (kind == EventKind::kRunFinished) {
+    std::string_view status;
+    simdjson::dom::object object;
+    if (root.get_object().get(object) || object["status"].get_string().get(status)) {
+      return absl::InvalidArgumentError(
+          "invalid run.finished payload: it must be an object with a string \"status\" "
+          "(use `traceframe finish --status S`)");
+    }
+  }
+  // Token usage keeps its convention where writers put it (usage.h).
+  if (kind == EventKind::kModelCall || kind == EventKind::kRunFinished) {
+    auto usage = root["usage"];
+    if (!usage.error()) {
+      absl::Status status = CheckUsageElement(usage.value_unsafe());
+      if (!status.ok()) {
+        return absl::InvalidArgumentError(
+            Cat("invalid ", EventKindName(kind), " payload: ", status.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> CanonicalEventPayload(EventKind kind, std::string_view payload_json) {
   bool parsed = false;
   absl::StatusOr<std::string> canonical = CanonicalizeJsonChecked(
       payload_json, [kind, &parsed](simdjson::dom::element root) -> absl::Status {
         parsed = true;
-        std::string key;
-        std::string where;
-        if (FindDuplicateKey(root, &key, &where)) {
-          return absl::InvalidArgumentError(Cat("invalid ", EventKindName(kind),
-                                                " payload: duplicate key ", JsonString(key), " at ",
-                                                where, " (each key may appear once)"));
-        }
-        if (kind == EventKind::kRunFinished) {
-          std::string_view status;
-          simdjson::dom::object object;
-          if (root.get_object().get(object) || object["status"].get_string().get(status)) {
-            return absl::InvalidArgumentError(
-                "invalid run.finished payload: it must be an object with a string \"status\" "
-                "(use `traceframe finish --status S`)");
-          }
-        }
-        // Token usage keeps its convention where writers put it (usage.h).
-        if (kind == EventKind::kModelCall || kind == EventKind::kRunFinished) {
-          auto usage = root["usage"];
-          if (!usage.error()) {
-            absl::Status status = CheckUsageElement(usage.value_unsafe());
-            if (!status.ok()) {
-              return absl::InvalidArgumentError(
-                  Cat("invalid ", EventKindName(kind), " payload: ", status.message()));
-            }
-          }
-        }
-        return absl::OkStatus();
+        return CheckPayloadElement(kind, root);
       });
   if (!canonical.ok() && !parsed) {
     return absl::InvalidArgumentError(
@@ -269,7 +279,19 @@ absl::StatusOr<std::string> CanonicalEventPayload(EventKind kind, std::string_vi
 }
 
 absl::Status ValidateEventPayload(EventKind kind, std::string_view payload_json) {
-  return CanonicalEventPayload(kind, payload_json).status();
+  // The same parse and checks as CanonicalEventPayload, without building the
+  // minified copy: the recorder minifies straight into the event's line.
+  thread_local simdjson::dom::parser parser;
+  constexpr size_t kShrinkAbove = 8u << 20;  // as CanonicalizeJsonChecked
+  if (parser.capacity() > kShrinkAbove && payload_json.size() < kShrinkAbove) {
+    parser = simdjson::dom::parser();
+  }
+  simdjson::dom::element root;
+  if (auto error = parser.parse(payload_json.data(), payload_json.size(), true).get(root)) {
+    return absl::InvalidArgumentError(Cat("invalid JSON payload for ", EventKindName(kind), ": ",
+                                          internal::SimdjsonErrorText(error, "document")));
+  }
+  return CheckPayloadElement(kind, root);
 }
 
 }  // namespace traceframe
