@@ -1,6 +1,12 @@
 #include "format/event_parser.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "test_util.h"
@@ -64,6 +70,87 @@ TEST(EventTest, NewEventIdIsUuidV4) {
   EXPECT_EQ(id[14], '4');
   EXPECT_TRUE(id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
   EXPECT_NE(id, NewEventId());
+}
+
+bool IsUuidV4(const std::string& id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    const char c = id[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return id[14] == '4' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+}
+
+// Ids come from a per-thread random prefix and a scrambled counter: every id
+// of every thread is a well-formed v4 UUID and none repeats.
+TEST(EventTest, NewEventIdsAreDistinctAcrossThreads) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50000;
+  std::vector<std::vector<std::string>> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&ids, t] {
+      for (int i = 0; i < kPerThread; ++i) ids[t].push_back(NewEventId());
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::unordered_set<std::string> seen;
+  std::unordered_set<std::string> prefixes;
+  for (const auto& list : ids) {
+    for (const std::string& id : list) {
+      ASSERT_TRUE(IsUuidV4(id)) << id;
+      ASSERT_TRUE(seen.insert(id).second) << "repeated id " << id;
+    }
+    prefixes.insert(list.front().substr(0, 18));
+  }
+  // Each thread drew its own random prefix.
+  EXPECT_EQ(prefixes.size(), static_cast<size_t>(kThreads));
+  // The counter part is scrambled, not a visible count: consecutive ids of
+  // one thread differ in more than their last hex digit.
+  EXPECT_NE(ids[0][0].substr(0, 34), ids[0][1].substr(0, 34));
+}
+
+// A forked child inherits the generator of the forking thread; it reseeds,
+// so parent and child never hand out the same ids.
+TEST(EventTest, ForkedChildDrawsDifferentEventIds) {
+  (void)NewEventId();  // the parent's generator exists before the fork
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  constexpr int kCount = 1000;
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    for (int i = 0; i < kCount; ++i) {
+      const std::string id = NewEventId();
+      if (::write(fds[1], id.data(), id.size()) != static_cast<ssize_t>(id.size())) ::_exit(2);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::unordered_set<std::string> parent;
+  for (int i = 0; i < kCount; ++i) parent.insert(NewEventId());
+  std::string data;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buf, sizeof(buf));
+    if (n <= 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(data.size(), static_cast<size_t>(kCount) * 36);
+  for (int i = 0; i < kCount; ++i) {
+    const std::string id = data.substr(static_cast<size_t>(i) * 36, 36);
+    EXPECT_TRUE(IsUuidV4(id)) << id;
+    EXPECT_EQ(parent.count(id), 0u) << "the child repeated the parent's id " << id;
+  }
 }
 
 TEST(EventParserTest, AcceptsFieldsInAnyOrderAndIgnoresUnknownFields) {

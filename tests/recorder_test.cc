@@ -17,9 +17,11 @@
 #include "simdjson.h"
 #include "test_util.h"
 #include "traceframe/index.h"
+#include "traceframe/json.h"
 #include "traceframe/repair.h"
 #include "traceframe/str_util.h"
 #include "traceframe/summary.h"
+#include "traceframe/usage.h"
 #include "traceframe/verify.h"
 
 namespace traceframe {
@@ -195,6 +197,86 @@ void HammerAndCheck(SyncPolicy sync, size_t ring, int threads, int per_thread) {
   EXPECT_EQ(expected_seq, total + 2);
 }
 
+// The helpers write their payloads straight into the line with literal keys;
+// on strings that need every kind of escaping (and on plain ones, long and
+// short, which take the fast path) they equal what JsonObjectWriter writes.
+TEST(RecorderTest, HelperPayloadsEqualJsonObjectWriterOnTrickyStrings) {
+  const std::vector<std::string> strings = {
+      "",
+      "plain",
+      "exactly sixteen!",
+      "a plain ascii string longer than sixteen bytes, taking the SIMD path",
+      "quote \" and backslash \\ and slash /",
+      std::string("nul \0 in the middle", 19),
+      "controls \x01\x1f\b\f\n\r\t end",
+      "0123456789abcde\"",  // the first escape right after a 16-byte block
+      "0123456789abcdef\n",
+      "utf-8 \xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80 ok",
+      "invalid \xff\xfe and truncated \xE2\x82",
+      "\xED\xA0\x80 surrogate, then a long tail of ascii text after it"};
+  TempDir dir;
+  const std::string path = dir.File("tricky.traceframe");
+  absl::StatusOr<std::unique_ptr<TraceRecorder>> rec =
+      TraceRecorder::Start(path, "run-tricky", false, Fast());
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  std::vector<std::string> expected;
+  for (const std::string& s : strings) {
+    ASSERT_TRUE((*rec)->Error(s).ok());
+    std::string payload;
+    JsonObjectWriter(&payload).String("message", s).Finish();
+    expected.push_back(payload);
+
+    ASSERT_TRUE((*rec)->ModelCall(s, s + "x").ok());
+    payload.clear();
+    JsonObjectWriter(&payload).String("model", s + "x").String("provider", s).Finish();
+    expected.push_back(payload);
+
+    TokenUsage usage;
+    usage.input_tokens = 12;
+    usage.output_tokens = 34;
+    ASSERT_TRUE((*rec)->ModelCall(s, s, usage).ok());
+    payload.clear();
+    JsonObjectWriter(&payload)
+        .String("model", s)
+        .String("provider", s)
+        .Raw("usage", UsageJson(usage))
+        .Finish();
+    expected.push_back(payload);
+
+    ASSERT_TRUE((*rec)->PermissionDecision(s, "allow").ok());
+    payload.clear();
+    JsonObjectWriter(&payload).String("capability", s).String("decision", "allow").Finish();
+    expected.push_back(payload);
+
+    ASSERT_TRUE((*rec)->ToolCall(s, s, {s, "b", ""}).ok());
+    payload = "{\"argv\":[" + JsonString(s) + ",\"b\",\"\"],\"command\":" + JsonString(s) +
+              ",\"tool\":" + JsonString(s) + "}";
+    expected.push_back(payload);
+
+    ASSERT_TRUE((*rec)->ToolResult(s, s, false, -3, std::nullopt).ok());
+    payload.clear();
+    JsonObjectWriter(&payload)
+        .String("command", s)
+        .Null("duration_ms")
+        .Int("exit_code", -3)
+        .Bool("success", false)
+        .String("tool", s)
+        .Finish();
+    expected.push_back(payload);
+  }
+  rec->reset();
+  const std::vector<std::string> lines = SplitLines(ReadFileOrDie(path));
+  ASSERT_EQ(lines.size(), expected.size() + 1);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const std::string& line = lines[i + 1];
+    ExpectSameBytesAsAppendEventLine(line);
+    const size_t at = line.find(",\"payload\":");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(line.substr(at + 11, line.size() - at - 12), expected[i]) << "event " << i + 1;
+  }
+  EXPECT_TRUE(VerifyOrDie(path, true).valid);
+}
+
 TEST(RecorderTest, EightThreadsHundredThousandEventsEachExactlyOnce) {
   HammerAndCheck(SyncPolicy::kBatch, 8192, 8, 100000);
 }
@@ -323,6 +405,45 @@ TEST(RecorderTest, RecordValidatesAndRefusesRunStarted) {
   EXPECT_EQ((*rec)->Finish("success").code(), absl::StatusCode::kFailedPrecondition);
   rec->reset();
   EXPECT_TRUE(VerifyOrDie(path, false).valid);
+}
+
+// Record with and without a caller's ts_ms applies the same payload contract
+// (it once skipped the duplicate-key, status and usage checks with ts_ms) and
+// writes the payload minified with key order kept, straight into the line.
+TEST(RecorderTest, RecordWithTimestampKeepsThePayloadContractAndMinifies) {
+  TempDir dir;
+  const std::string path = dir.File("ts.traceframe");
+  absl::StatusOr<std::unique_ptr<TraceRecorder>> rec =
+      TraceRecorder::Start(path, "run-ts", false, Fast());
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  for (const bool with_ts : {false, true}) {
+    auto record = [&](EventKind kind, std::string_view payload) {
+      return with_ts ? (*rec)->Record(kind, payload, 4102444800000) : (*rec)->Record(kind, payload);
+    };
+    absl::StatusOr<uint64_t> dup = record(EventKind::kToolCall, "{\"a\":1,\"a\":2}");
+    EXPECT_EQ(dup.status().code(), absl::StatusCode::kInvalidArgument) << with_ts;
+    EXPECT_THAT(Msg(dup.status()), HasSubstr("duplicate key")) << with_ts;
+    absl::StatusOr<uint64_t> no_status = record(EventKind::kRunFinished, "{\"summary\":\"x\"}");
+    EXPECT_EQ(no_status.status().code(), absl::StatusCode::kInvalidArgument) << with_ts;
+    absl::StatusOr<uint64_t> usage =
+        record(EventKind::kModelCall, "{\"usage\":{\"input_tokens\":-1}}");
+    EXPECT_EQ(usage.status().code(), absl::StatusCode::kInvalidArgument) << with_ts;
+    absl::StatusOr<uint64_t> bad = record(EventKind::kError, "{\"a\":");
+    EXPECT_THAT(Msg(bad.status()), HasSubstr("invalid JSON payload for error")) << with_ts;
+    absl::StatusOr<uint64_t> ok =
+        record(EventKind::kToolCall, " {\n \"z\" : [ 1 , \"a b\" ] ,\t\"y\" : { } } ");
+    ASSERT_TRUE(ok.ok()) << ok.status();
+  }
+  EXPECT_EQ((*rec)->last_seq(), 2u);  // refused payloads claim no seq
+  rec->reset();
+  const std::vector<std::string> lines = SplitLines(ReadFileOrDie(path));
+  ASSERT_EQ(lines.size(), 3u);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    ExpectSameBytesAsAppendEventLine(lines[i]);
+    EXPECT_THAT(lines[i], HasSubstr(",\"payload\":{\"z\":[1,\"a b\"],\"y\":{}}}"));
+  }
+  EXPECT_THAT(lines[2], HasSubstr("\"ts_ms\":4102444800000,"));
+  EXPECT_TRUE(VerifyOrDie(path, true).valid);
 }
 
 TEST(RecorderTest, StartRefusesAnExistingTraceUnlessForced) {

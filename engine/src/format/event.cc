@@ -11,11 +11,13 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "format/event_id.h"
 #include "format/payload_facts.h"
 #include "simdjson.h"
 #include "traceframe/json.h"
 #include "traceframe/run_status.h"
 #include "util/json_internal.h"
+#include "util/simdjson_errors.h"
 
 namespace traceframe {
 namespace {
@@ -124,51 +126,92 @@ std::string SerializeEventLine(const Event& event) {
   return out;
 }
 
-void AppendNewEventId(std::string* out) {
-  // absl::BitGen is seeded from the OS once per generator; a thread-local one
-  // keeps id generation lock-free for the recorder's producer threads.
+namespace {
+
+// Two hex digits per table lookup, straight into the output.
+constexpr auto kHexPairs = [] {
+  std::array<char, 512> t{};
+  constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 256; ++i) {
+    t[2 * i] = kHex[i >> 4];
+    t[2 * i + 1] = kHex[i & 0xF];
+  }
+  return t;
+}();
+
+// Writes bytes [first, first + count) of `v` (big-endian order) as hex.
+inline char* PutHexBytes(char* p, uint64_t v, int first, int count) {
+  for (int i = first; i < first + count; ++i) {
+    const size_t byte = (v >> (56 - 8 * i)) & 0xFF;
+    std::memcpy(p, &kHexPairs[2 * byte], 2);
+    p += 2;
+  }
+  return p;
+}
+
+constexpr uint64_t kMask62 = (uint64_t{1} << 62) - 1;
+
+// A bijection of [0, 2^62): odd multipliers and right xorshifts are each
+// invertible modulo 2^62, so distinct counters give distinct outputs, which
+// look random (the finalizer of SplitMix64, cut to 62 bits).
+inline uint64_t Scramble62(uint64_t x) {
+  x &= kMask62;
+  x ^= x >> 31;
+  x = (x * 0xbf58476d1ce4e5b9ULL) & kMask62;
+  x ^= x >> 27;
+  x = (x * 0x94d049bb133111ebULL) & kMask62;
+  x ^= x >> 31;
+  return x;
+}
+
+struct IdGenerator {
+  uint64_t fork_generation = ~uint64_t{0};  // never a real generation: seeds on first use
+  char prefix[19];                          // "xxxxxxxx-xxxx-4xxx-"
+  uint64_t key = 0;                         // 62 random bits
+  uint64_t counter = 0;
+
+  void Seed(uint64_t generation) {
+    absl::BitGen gen;  // seeded from the OS
+    uint64_t hi = absl::Uniform<uint64_t>(gen);
+    hi = (hi & ~uint64_t{0xF000}) | 0x4000;  // version 4
+    key = absl::Uniform<uint64_t>(gen) & kMask62;
+    counter = 0;
+    char* p = PutHexBytes(prefix, hi, 0, 4);
+    *p++ = '-';
+    p = PutHexBytes(p, hi, 4, 2);
+    *p++ = '-';
+    p = PutHexBytes(p, hi, 6, 2);
+    *p = '-';
+    fork_generation = generation;
+  }
+};
+
+}  // namespace
+
+namespace internal {
+
+void WriteNewEventId(char* out) {
+  // A forked child inherits the forking thread's generator: reseed there, or
+  // parent and child would hand out the same ids.
   static const bool fork_hook = (pthread_atfork(nullptr, nullptr, &OnForkChild), true);
   (void)fork_hook;
-  thread_local absl::BitGen gen;
-  thread_local uint64_t gen_fork_generation = 0;
+  thread_local IdGenerator state;
   const uint64_t generation = fork_generation.load(std::memory_order_relaxed);
-  if (generation != gen_fork_generation) {
-    gen = absl::BitGen();
-    gen_fork_generation = generation;
-  }
-  uint64_t hi = absl::Uniform<uint64_t>(gen);
-  uint64_t lo = absl::Uniform<uint64_t>(gen);
-  hi = (hi & ~uint64_t{0xF000}) | 0x4000;                      // version 4
-  lo = (lo & ~(uint64_t{0xC} << 60)) | (uint64_t{0x8} << 60);  // variant 10
-  // Two hex digits per table lookup, straight into the output: this runs
-  // once per recorded event.
-  static constexpr auto kPairs = [] {
-    std::array<char, 512> t{};
-    constexpr char kHex[] = "0123456789abcdef";
-    for (int i = 0; i < 256; ++i) {
-      t[2 * i] = kHex[i >> 4];
-      t[2 * i + 1] = kHex[i & 0xF];
-    }
-    return t;
-  }();
-  char id[36];
-  char* p = id;
-  auto put_bytes = [&p](uint64_t v, int first, int count) {
-    for (int i = first; i < first + count; ++i) {
-      const size_t byte = (v >> (56 - 8 * i)) & 0xFF;
-      std::memcpy(p, &kPairs[2 * byte], 2);
-      p += 2;
-    }
-  };
-  put_bytes(hi, 0, 4);
+  // 2^62 ids from one prefix: reseed long before the counter could wrap.
+  if (generation != state.fork_generation || state.counter > kMask62) state.Seed(generation);
+  const uint64_t lo =
+      Scramble62(state.counter++ + state.key) | (uint64_t{0x2} << 62);  // variant 10
+  std::memcpy(out, state.prefix, sizeof(state.prefix));
+  char* p = PutHexBytes(out + sizeof(state.prefix), lo, 0, 2);
   *p++ = '-';
-  put_bytes(hi, 4, 2);
-  *p++ = '-';
-  put_bytes(hi, 6, 2);
-  *p++ = '-';
-  put_bytes(lo, 0, 2);
-  *p++ = '-';
-  put_bytes(lo, 2, 6);
+  PutHexBytes(p, lo, 2, 6);
+}
+
+}  // namespace internal
+
+void AppendNewEventId(std::string* out) {
+  char id[internal::kEventIdLength];
+  internal::WriteNewEventId(id);
   out->append(id, sizeof(id));
 }
 
@@ -185,39 +228,48 @@ int64_t NowEpochMs() {
       .count();
 }
 
+namespace {
+
+// The payload contract's checks on a parsed payload (event.h).
+absl::Status CheckPayloadElement(EventKind kind, simdjson::dom::element root) {
+  std::string key;
+  std::string where;
+  if (FindDuplicateKey(root, &key, &where)) {
+    return absl::InvalidArgumentError(Cat("invalid ", EventKindName(kind),
+                                          " payload: duplicate key ", JsonString(key), " at ",
+                                          where, " (each key may appear once)"));
+  }
+  if (kind == EventKind::kRunFinished) {
+    std::string_view status;
+    simdjson::dom::object object;
+    if (root.get_object().get(object) || object["status"].get_string().get(status)) {
+      return absl::InvalidArgumentError(
+          "invalid run.finished payload: it must be an object with a string \"status\" "
+          "(use `traceframe finish --status S`)");
+    }
+  }
+  // Token usage keeps its convention where writers put it (usage.h).
+  if (kind == EventKind::kModelCall || kind == EventKind::kRunFinished) {
+    auto usage = root["usage"];
+    if (!usage.error()) {
+      absl::Status status = CheckUsageElement(usage.value_unsafe());
+      if (!status.ok()) {
+        return absl::InvalidArgumentError(
+            Cat("invalid ", EventKindName(kind), " payload: ", status.message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> CanonicalEventPayload(EventKind kind, std::string_view payload_json) {
   bool parsed = false;
   absl::StatusOr<std::string> canonical = CanonicalizeJsonChecked(
       payload_json, [kind, &parsed](simdjson::dom::element root) -> absl::Status {
         parsed = true;
-        std::string key;
-        std::string where;
-        if (FindDuplicateKey(root, &key, &where)) {
-          return absl::InvalidArgumentError(Cat("invalid ", EventKindName(kind),
-                                                " payload: duplicate key ", JsonString(key), " at ",
-                                                where, " (each key may appear once)"));
-        }
-        if (kind == EventKind::kRunFinished) {
-          std::string_view status;
-          simdjson::dom::object object;
-          if (root.get_object().get(object) || object["status"].get_string().get(status)) {
-            return absl::InvalidArgumentError(
-                "invalid run.finished payload: it must be an object with a string \"status\" "
-                "(use `traceframe finish --status S`)");
-          }
-        }
-        // Token usage keeps its convention where writers put it (usage.h).
-        if (kind == EventKind::kModelCall || kind == EventKind::kRunFinished) {
-          auto usage = root["usage"];
-          if (!usage.error()) {
-            absl::Status status = CheckUsageElement(usage.value_unsafe());
-            if (!status.ok()) {
-              return absl::InvalidArgumentError(
-                  Cat("invalid ", EventKindName(kind), " payload: ", status.message()));
-            }
-          }
-        }
-        return absl::OkStatus();
+        return CheckPayloadElement(kind, root);
       });
   if (!canonical.ok() && !parsed) {
     return absl::InvalidArgumentError(
@@ -227,7 +279,19 @@ absl::StatusOr<std::string> CanonicalEventPayload(EventKind kind, std::string_vi
 }
 
 absl::Status ValidateEventPayload(EventKind kind, std::string_view payload_json) {
-  return CanonicalEventPayload(kind, payload_json).status();
+  // The same parse and checks as CanonicalEventPayload, without building the
+  // minified copy: the recorder minifies straight into the event's line.
+  thread_local simdjson::dom::parser parser;
+  constexpr size_t kShrinkAbove = 8u << 20;  // as CanonicalizeJsonChecked
+  if (parser.capacity() > kShrinkAbove && payload_json.size() < kShrinkAbove) {
+    parser = simdjson::dom::parser();
+  }
+  simdjson::dom::element root;
+  if (auto error = parser.parse(payload_json.data(), payload_json.size(), true).get(root)) {
+    return absl::InvalidArgumentError(Cat("invalid JSON payload for ", EventKindName(kind), ": ",
+                                          internal::SimdjsonErrorText(error, "document")));
+  }
+  return CheckPayloadElement(kind, root);
 }
 
 }  // namespace traceframe

@@ -50,8 +50,10 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "format/event_id.h"
 #include "index/index_internal.h"
 #include "read/tail_state.h"
+#include "simdjson.h"
 #include "traceframe/index.h"
 #include "traceframe/json.h"
 #include "traceframe/str_util.h"
@@ -75,6 +77,10 @@ constexpr uint64_t kMaxStartSeq = std::numeric_limits<uint64_t>::max() - (uint64
 constexpr size_t kMaxGatherSlots = 4096;
 constexpr size_t kMaxGatherBytes = 8u << 20;
 constexpr size_t kSlotReserve = 512;
+// The part of a line between the run id and the payload: event id (36),
+// `","kind":"<kind>","ts_ms":` (at most 40), ts (at most 20), `,"seq":` (7),
+// seq (at most 20), `,"payload":` (11).
+constexpr size_t kMaxLineMiddle = 36 + 40 + 20 + 7 + 20 + 11;
 constexpr int kSpinIterations = 256;
 constexpr int kYieldIterations = 16;
 // Flusher idle states (see FlusherLoop).
@@ -127,6 +133,24 @@ std::optional<SyncPolicy> ParseSyncPolicy(std::string_view name) {
   if (name == "every") return SyncPolicy::kEvery;
   return std::nullopt;
 }
+
+namespace {
+
+// Appends `json` (valid JSON: ValidateEventPayload accepted it) minified, key
+// order kept, straight into the event's line: no canonical copy per event.
+void AppendMinified(std::string* out, std::string_view json) {
+  const size_t at = out->size();
+  out->resize(at + json.size());
+  size_t len = 0;
+  if (simdjson::minify(json.data(), json.size(), out->data() + at, len) != simdjson::SUCCESS) {
+    // Not reached for valid JSON; the text itself is then still valid.
+    out->replace(at, std::string::npos, json.data(), json.size());
+    return;
+  }
+  out->resize(at + len);
+}
+
+}  // namespace
 
 class TraceRecorder::Impl {
  public:
@@ -213,6 +237,20 @@ class TraceRecorder::Impl {
   absl::StatusOr<uint64_t> Submit(EventKind kind, std::string_view payload_json, bool closing,
                                   std::optional<bool> tool_failed = std::nullopt,
                                   std::optional<int64_t> ts_ms = std::nullopt) {
+    return SubmitWith(kind, closing, tool_failed, ts_ms, payload_json.size(),
+                      [payload_json](std::string* out) {
+                        out->append(payload_json.data(), payload_json.size());
+                      });
+  }
+
+  // Submit with the payload appended by `write_payload(std::string*)` straight
+  // into the event's line (valid compact JSON; about `payload_hint` bytes):
+  // the helpers serialize their payload once, into the buffer that goes to
+  // the ring, instead of into a temporary that is then copied.
+  template <typename WritePayload>
+  absl::StatusOr<uint64_t> SubmitWith(EventKind kind, bool closing, std::optional<bool> tool_failed,
+                                      std::optional<int64_t> ts_ms, size_t payload_hint,
+                                      const WritePayload& write_payload) {
     if (failed_.load(std::memory_order_acquire)) return status();
     uint64_t index;
     bool refused = false;
@@ -239,6 +277,10 @@ class TraceRecorder::Impl {
       }
     }
     const uint64_t seq = first_seq_ + index;
+    // The slot's line was last written by the writer (it freed the slot):
+    // ask for it in exclusive state now, so that the transfer overlaps the
+    // serialization below instead of stalling the publishing store.
+    __builtin_prefetch(&slots_[index & mask_], 1, 3);
 
     // Serialize outside the ring into this thread's buffer, then swap it into
     // the slot: no copy, and buffers keep their capacity as they circulate.
@@ -249,12 +291,19 @@ class TraceRecorder::Impl {
     if (!refused) {
       // Byte for byte what AppendEventLine writes (a test holds them equal),
       // with the run id's escaping and the kind's text done once, not per
-      // event.
+      // event. The fixed-size middle (id, kind, ts, seq) is assembled on the
+      // stack and appended at once.
       ts = ts_ms ? *ts_ms : NowEpochMs();
+      line.reserve(line_prefix_.size() + kMaxLineMiddle + payload_hint + 2);
       line.append(line_prefix_);
-      AppendNewEventId(&line);
-      line.append(kind_infix_[static_cast<size_t>(kind)]);
-      ts_offset = static_cast<uint32_t>(line.size());
+      char middle[kMaxLineMiddle];
+      char* p = middle;
+      internal::WriteNewEventId(p);
+      p += internal::kEventIdLength;
+      const std::string& infix = kind_infix_[static_cast<size_t>(kind)];
+      std::memcpy(p, infix.data(), infix.size());
+      p += infix.size();
+      ts_offset = static_cast<uint32_t>(line.size() + static_cast<size_t>(p - middle));
       // The clock moves once a millisecond; thousands of events share its text.
       thread_local int64_t cached_ts = -1;
       thread_local char ts_digits[24];
@@ -263,14 +312,16 @@ class TraceRecorder::Impl {
         ts_len = static_cast<size_t>(DecimalDigits(ts, ts_digits, sizeof(ts_digits)));
         cached_ts = ts;
       }
-      line.append(ts_digits, ts_len);
-      line.append(",\"seq\":");
-      char digits[24];
-      const std::to_chars_result r = std::to_chars(digits, digits + sizeof(digits), seq);
-      line.append(digits, static_cast<size_t>(r.ptr - digits));
-      line.append(",\"payload\":");
-      line.append(payload_json.data(), payload_json.size());
-      line.append("}\n");
+      std::memcpy(p, ts_digits, ts_len);
+      p += ts_len;
+      std::memcpy(p, ",\"seq\":", 7);
+      p += 7;
+      p = std::to_chars(p, middle + sizeof(middle), seq).ptr;
+      std::memcpy(p, ",\"payload\":", 11);
+      p += 11;
+      line.append(middle, static_cast<size_t>(p - middle));
+      write_payload(&line);
+      line.append("}\n", 2);
     }
 
     Slot& slot = slots_[index & mask_];
@@ -285,7 +336,7 @@ class TraceRecorder::Impl {
     if (idle == kSleeping ||
         (idle == kNapping &&
          index + 1 >= flusher_next_.load(std::memory_order_relaxed) + wake_threshold_)) {
-      WakeFlusher();
+      WakeFlusherIfIdle();
     }
 
     if (refused) {
@@ -297,6 +348,23 @@ class TraceRecorder::Impl {
     } else if (failed_.load(std::memory_order_acquire)) {
       return status();
     }
+    return seq;
+  }
+
+  // Record() after its kind checks. The payload contract (event.h
+  // CanonicalEventPayload) is checked before a seq is claimed; the minified
+  // text is then written once, straight into the line.
+  absl::StatusOr<uint64_t> RecordPayload(EventKind kind, std::string_view payload_json,
+                                         std::optional<int64_t> ts_ms) {
+    absl::Status valid = ValidateEventPayload(kind, payload_json);
+    if (!valid.ok()) return valid;
+    const bool closing = kind == EventKind::kRunFinished;
+    absl::StatusOr<uint64_t> seq =
+        SubmitWith(kind, closing, std::nullopt, ts_ms, payload_json.size(),
+                   [payload_json](std::string* out) { AppendMinified(out, payload_json); });
+    if (!seq.ok() || !closing) return seq;
+    absl::Status flushed = Flush();
+    if (!flushed.ok()) return flushed;
     return seq;
   }
 
@@ -368,7 +436,7 @@ class TraceRecorder::Impl {
       if (slot.state.load(std::memory_order_acquire) == want) return;
       sched_yield();
     }
-    if (flusher_idle_.load(std::memory_order_seq_cst) != kAwake) WakeFlusher();
+    WakeFlusherIfIdle();
     std::unique_lock<std::mutex> lock(mu_);
     slot_waiters_.fetch_add(1, std::memory_order_seq_cst);
     while (slot.state.load(std::memory_order_seq_cst) != want) {
@@ -378,9 +446,21 @@ class TraceRecorder::Impl {
     slot_waiters_.fetch_sub(1, std::memory_order_seq_cst);
   }
 
-  void WakeFlusher() {
-    std::lock_guard<std::mutex> lock(mu_);
-    flusher_cv_.notify_one();
+  // One waker per sleep: the caller that moves the writer's state to kAwake
+  // notifies; the others, until the writer sleeps again, see kAwake and skip
+  // the mutex and the futex wake (on a loaded machine the writer can take a
+  // while to run, and every event would otherwise wake it again). A writer
+  // woken this way always goes round its loop and announces itself again
+  // before it sleeps, so no later wake-up is lost.
+  void WakeFlusherIfIdle() {
+    int idle = flusher_idle_.load(std::memory_order_seq_cst);
+    while (idle != kAwake) {
+      if (flusher_idle_.compare_exchange_weak(idle, kAwake, std::memory_order_seq_cst)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        flusher_cv_.notify_one();
+        return;
+      }
+    }
   }
 
   // Raises the index the flusher must make durable promptly to `target`.
@@ -389,7 +469,7 @@ class TraceRecorder::Impl {
     while (cur < target &&
            !sync_target_.compare_exchange_weak(cur, target, std::memory_order_seq_cst)) {
     }
-    if (flusher_idle_.load(std::memory_order_seq_cst) != kAwake) WakeFlusher();
+    WakeFlusherIfIdle();
     if (options_.sync != SyncPolicy::kNone &&
         syncer_state_.load(std::memory_order_seq_cst) != kSyncerBusy) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -558,9 +638,13 @@ class TraceRecorder::Impl {
         }
         // Written (or discarded after a failure): free the slots for the next
         // lap and wake producers blocked on a full ring.
+        // Release stores (plain moves on x86), then one full fence before the
+        // waiter check: the Dekker pairing with WaitForSlot needs the frees
+        // ordered before that load, not a locked instruction per slot.
         for (uint64_t i = next; i < end; ++i) {
-          slots_[i & mask_].state.store(2 * (i + capacity_), std::memory_order_seq_cst);
+          slots_[i & mask_].state.store(2 * (i + capacity_), std::memory_order_release);
         }
+        std::atomic_thread_fence(std::memory_order_seq_cst);
         next = end;
         if (slot_waiters_.load(std::memory_order_seq_cst) > 0) {
           std::lock_guard<std::mutex> lock(mu_);
@@ -579,18 +663,31 @@ class TraceRecorder::Impl {
 
       flusher_next_.store(next, std::memory_order_relaxed);
       if (stop_.load(std::memory_order_seq_cst) && !SlotPublished(next)) break;
-      if (WorkReady(next)) continue;
+      // A backlog waiting behind a head slot that its producer claimed but has
+      // not published yet (preempted, with more threads than cores): nothing
+      // can be written until it does. Going round at once spun hot on a core
+      // that producer needs (perf: a third of the process's CPU with 4
+      // producers on 2 cores); spin briefly, then sleep until it publishes.
+      bool head_wait = false;
+      if (WorkReady(next)) {
+        if (SlotPublished(next) || HeadPublishedSoon(next)) continue;
+        head_wait = true;
+      }
 
       // Nothing worth a syscall yet. After a round that wrote something (or
       // with a few events waiting) take a nap of max_delay: producers do not
       // wake a napping writer until a quarter of the ring is waiting, so a
       // busy recorder writes big runs instead of one event per writev. With
       // nothing at all to do, sleep until the next event arrives.
-      const bool nap = end > round_start || SlotPublished(next);
+      const bool nap = !head_wait && (end > round_start || SlotPublished(next));
       flusher_idle_.store(nap ? kNapping : kSleeping, std::memory_order_seq_cst);
       auto ready = [&] {
-        return WorkReady(next) || (!nap && SlotPublished(next)) ||
-               stop_.load(std::memory_order_seq_cst);
+        if (stop_.load(std::memory_order_seq_cst) ||
+            flusher_idle_.load(std::memory_order_seq_cst) == kAwake) {  // woken
+          return true;
+        }
+        if (head_wait) return SlotPublished(next);
+        return WorkReady(next) || (!nap && SlotPublished(next));
       };
       if (!ready()) {
         std::unique_lock<std::mutex> lock(mu_);
@@ -599,6 +696,19 @@ class TraceRecorder::Impl {
       }
       flusher_idle_.store(kAwake, std::memory_order_relaxed);
     }
+  }
+
+  // Waits a little (spin, then yield) for slot `next` to be published.
+  bool HeadPublishedSoon(uint64_t next) const {
+    for (int i = 0; i < kSpinIterations / 4; ++i) {
+      if (SlotPublished(next)) return true;
+      CpuRelax();
+    }
+    for (int i = 0; i < 2; ++i) {
+      sched_yield();
+      if (SlotPublished(next)) return true;
+    }
+    return false;
   }
 
   // Worth a writer round right away: a quarter of the ring is waiting, or
@@ -861,76 +971,115 @@ absl::StatusOr<std::unique_ptr<TraceRecorder>> TraceRecorder::Open(const std::st
   return std::unique_ptr<TraceRecorder>(new TraceRecorder(std::move(*impl)));
 }
 
+// The helpers write their payload straight into the event's line
+// (Impl::SubmitWith), keys as literals: byte for byte what JsonObjectWriter
+// writes for the same keys (a test holds them equal).
 absl::Status TraceRecorder::ModelCall(std::string_view provider, std::string_view model) {
-  thread_local std::string payload;
-  payload.clear();
-  JsonObjectWriter w(&payload);
-  w.String("model", model).String("provider", provider).Finish();
-  return impl_->Submit(EventKind::kModelCall, payload, false).status();
+  return impl_
+      ->SubmitWith(EventKind::kModelCall, false, std::nullopt, std::nullopt,
+                   26 + provider.size() + model.size(),
+                   [&](std::string* out) {
+                     out->append("{\"model\":");
+                     AppendJsonString(out, model);
+                     out->append(",\"provider\":");
+                     AppendJsonString(out, provider);
+                     out->push_back('}');
+                   })
+      .status();
 }
 
 absl::Status TraceRecorder::ModelCall(std::string_view provider, std::string_view model,
                                       const TokenUsage& usage) {
-  thread_local std::string payload;
-  payload.clear();
-  JsonObjectWriter w(&payload);
-  w.String("model", model).String("provider", provider).Raw("usage", UsageJson(usage)).Finish();
-  return impl_->Submit(EventKind::kModelCall, payload, false).status();
+  const std::string usage_json = UsageJson(usage);
+  return impl_
+      ->SubmitWith(EventKind::kModelCall, false, std::nullopt, std::nullopt,
+                   36 + provider.size() + model.size() + usage_json.size(),
+                   [&](std::string* out) {
+                     out->append("{\"model\":");
+                     AppendJsonString(out, model);
+                     out->append(",\"provider\":");
+                     AppendJsonString(out, provider);
+                     out->append(",\"usage\":");
+                     out->append(usage_json);
+                     out->push_back('}');
+                   })
+      .status();
 }
 
 absl::Status TraceRecorder::PermissionDecision(std::string_view capability,
                                                std::string_view decision) {
-  thread_local std::string payload;
-  payload.clear();
-  JsonObjectWriter w(&payload);
-  w.String("capability", capability).String("decision", decision).Finish();
-  return impl_->Submit(EventKind::kPermissionDecision, payload, false).status();
+  return impl_
+      ->SubmitWith(EventKind::kPermissionDecision, false, std::nullopt, std::nullopt,
+                   32 + capability.size() + decision.size(),
+                   [&](std::string* out) {
+                     out->append("{\"capability\":");
+                     AppendJsonString(out, capability);
+                     out->append(",\"decision\":");
+                     AppendJsonString(out, decision);
+                     out->push_back('}');
+                   })
+      .status();
 }
 
 absl::Status TraceRecorder::ToolCall(std::string_view tool, std::string_view command,
                                      const std::vector<std::string>& argv) {
-  thread_local std::string payload;
-  payload.clear();
-  payload.append("{\"argv\":[");
-  for (size_t i = 0; i < argv.size(); ++i) {
-    if (i > 0) payload.push_back(',');
-    AppendJsonString(&payload, argv[i]);
-  }
-  payload.append("],\"command\":");
-  AppendJsonString(&payload, command);
-  payload.append(",\"tool\":");
-  AppendJsonString(&payload, tool);
-  payload.push_back('}');
-  return impl_->Submit(EventKind::kToolCall, payload, false).status();
+  size_t hint = 40 + tool.size() + command.size();
+  for (const std::string& arg : argv) hint += arg.size() + 3;
+  return impl_
+      ->SubmitWith(EventKind::kToolCall, false, std::nullopt, std::nullopt, hint,
+                   [&](std::string* out) {
+                     out->append("{\"argv\":[");
+                     for (size_t i = 0; i < argv.size(); ++i) {
+                       if (i > 0) out->push_back(',');
+                       AppendJsonString(out, argv[i]);
+                     }
+                     out->append("],\"command\":");
+                     AppendJsonString(out, command);
+                     out->append(",\"tool\":");
+                     AppendJsonString(out, tool);
+                     out->push_back('}');
+                   })
+      .status();
 }
 
 absl::Status TraceRecorder::ToolResult(std::string_view tool, std::string_view command,
                                        bool success, std::optional<int> exit_code,
                                        std::optional<uint64_t> duration_ms) {
-  thread_local std::string payload;
-  payload.clear();
-  JsonObjectWriter w(&payload);
-  w.String("command", command);
-  if (duration_ms) {
-    w.Uint("duration_ms", *duration_ms);
-  } else {
-    w.Null("duration_ms");
-  }
-  if (exit_code) {
-    w.Int("exit_code", *exit_code);
-  } else {
-    w.Null("exit_code");
-  }
-  w.Bool("success", success).String("tool", tool).Finish();
-  return impl_->Submit(EventKind::kToolResult, payload, false, !success).status();
+  return impl_
+      ->SubmitWith(EventKind::kToolResult, false, !success, std::nullopt,
+                   100 + tool.size() + command.size(),
+                   [&](std::string* out) {
+                     out->append("{\"command\":");
+                     AppendJsonString(out, command);
+                     out->append(",\"duration_ms\":");
+                     if (duration_ms) {
+                       Append(out, *duration_ms);
+                     } else {
+                       out->append("null");
+                     }
+                     out->append(",\"exit_code\":");
+                     if (exit_code) {
+                       Append(out, *exit_code);
+                     } else {
+                       out->append("null");
+                     }
+                     out->append(success ? ",\"success\":true" : ",\"success\":false");
+                     out->append(",\"tool\":");
+                     AppendJsonString(out, tool);
+                     out->push_back('}');
+                   })
+      .status();
 }
 
 absl::Status TraceRecorder::Error(std::string_view message) {
-  thread_local std::string payload;
-  payload.clear();
-  JsonObjectWriter w(&payload);
-  w.String("message", message).Finish();
-  return impl_->Submit(EventKind::kError, payload, false).status();
+  return impl_
+      ->SubmitWith(EventKind::kError, false, std::nullopt, std::nullopt, 14 + message.size(),
+                   [&](std::string* out) {
+                     out->append("{\"message\":");
+                     AppendJsonString(out, message);
+                     out->push_back('}');
+                   })
+      .status();
 }
 
 absl::StatusOr<uint64_t> TraceRecorder::Record(EventKind kind, std::string_view payload_json) {
@@ -938,16 +1087,7 @@ absl::StatusOr<uint64_t> TraceRecorder::Record(EventKind kind, std::string_view 
     return absl::InvalidArgumentError(
         "run.started is written by TraceRecorder::Start; record another kind");
   }
-  absl::StatusOr<std::string> canonical = CanonicalEventPayload(kind, payload_json);
-  if (!canonical.ok()) return canonical.status();
-  if (kind == EventKind::kRunFinished) {
-    absl::StatusOr<uint64_t> seq = impl_->Submit(kind, *canonical, true);
-    if (!seq.ok()) return seq;
-    absl::Status flushed = impl_->Flush();
-    if (!flushed.ok()) return flushed;
-    return seq;
-  }
-  return impl_->Submit(kind, *canonical, false);
+  return impl_->RecordPayload(kind, payload_json, std::nullopt);
 }
 
 absl::StatusOr<uint64_t> TraceRecorder::Record(EventKind kind, std::string_view payload_json,
@@ -956,17 +1096,7 @@ absl::StatusOr<uint64_t> TraceRecorder::Record(EventKind kind, std::string_view 
   if (ts_ms < 0) {
     return absl::InvalidArgumentError(Cat("ts_ms must be >= 0, got ", ts_ms));
   }
-  absl::StatusOr<std::string> canonical = CanonicalizeJson(payload_json);
-  if (!canonical.ok()) {
-    return absl::InvalidArgumentError(Cat("invalid JSON payload for ", EventKindName(kind), ": ",
-                                          ToStd(canonical.status().message())));
-  }
-  const bool closing = kind == EventKind::kRunFinished;
-  absl::StatusOr<uint64_t> seq = impl_->Submit(kind, *canonical, closing, std::nullopt, ts_ms);
-  if (!seq.ok() || !closing) return seq;
-  absl::Status flushed = impl_->Flush();
-  if (!flushed.ok()) return flushed;
-  return seq;
+  return impl_->RecordPayload(kind, payload_json, ts_ms);
 }
 
 absl::Status TraceRecorder::Flush() { return impl_->Flush(); }
