@@ -5,7 +5,10 @@
 // rules of transcripts.md):
 //
 //   $ cd tests/data/import
-//   $ python3 expected.py real/claude/*/subagents/*.jsonl real/codex/*.jsonl
+//   $ python3 expected.py real/claude/*.jsonl real/claude/*/subagents/*.jsonl real/codex/*.jsonl
+//   real/claude/ab522dff-...jsonl {"model_calls": 2, "tool_calls": 2, "tool_results": 1,
+//     "tool_failures": 0, "errors": 0, "usage": {"input_tokens": 145734, "output_tokens": 4,
+//     "cache_read_input_tokens": 144614, "cache_creation_input_tokens": 1116}}
 //   real/claude/2b9d8116-.../subagents/agent-a7b1cd4effbcbdebe.jsonl {"model_calls": 1,
 //     "tool_calls": 2, "tool_results": 1, "tool_failures": 0, "errors": 0, "usage":
 //     {"input_tokens": 28558, "output_tokens": 187, "cache_read_input_tokens": 0,
@@ -13,7 +16,9 @@
 //   real/codex/rollout-2025-04-30T21-42-44-...jsonl {"model_calls": 0, "tool_calls": 4,
 //     "tool_results": 4, "tool_failures": 1, "errors": 0, "run_usage": null}
 //
-// By hand, for the Claude Code file: its three assistant lines are one API
+// By hand, for the 1.0.34 file: two API calls of two lines each, usage
+// (2 + 978 + 71818, out 1) and (2 + 138 + 72796, out 3): input 72798 + 72936 =
+// 145734, output 4. For the 2.1.220 file: its three assistant lines are one API
 // call (one message.id and requestId); the last line's usage is the call's:
 // input 2 + cache creation 28556 + cache read 0 = 28558, output 187 (the
 // earlier lines say 1: the response was still streaming).
@@ -36,6 +41,7 @@ const std::string kReal = std::string(TRACEFRAME_SOURCE_DIR) + "/tests/data/impo
 const std::string kClaude2220Session = "2b9d8116-e1de-4038-a101-5fd575fdcb0e";
 const std::string kClaude2220Agent =
     kReal + "/claude/" + kClaude2220Session + "/subagents/agent-a7b1cd4effbcbdebe.jsonl";
+const std::string kClaude1034 = kReal + "/claude/ab522dff-59fa-4c3c-a042-af545e871e28.jsonl";
 const std::string kCodexItems2025 =
     kReal + "/codex/rollout-2025-04-30T21-42-44-68129956-8b38-4191-b109-da7a52b2dfe4.jsonl";
 
@@ -99,6 +105,34 @@ TEST(ImportRealTest, ClaudeCode2_1_220SubagentLines) {
   EXPECT_TRUE(Has(trace, "\"success\":true,\"duration_ms\":8"));
 }
 
+// Claude Code 1.0.34 (July 2025): no gitBranch, key order of the time,
+// `toolUseResult` of a Grep as an object without stdout.
+TEST(ImportRealTest, ClaudeCode1_0_34SessionLines) {
+  TempDir dir;
+  const ImportedSession s = ImportTo(kClaude1034, dir.File("t.traceframe"));
+  EXPECT_EQ(s.format, "claude-code");
+  EXPECT_EQ(s.run_id, "run-ab522dff-59fa-4c3c-a042-af545e871e28");
+  EXPECT_EQ(s.parent_run_id, "");
+  EXPECT_EQ(s.model_calls, 2u);
+  EXPECT_EQ(s.tool_calls, 2u);
+  EXPECT_EQ(s.tool_results, 1u);
+  EXPECT_EQ(s.tool_failures, 0u);
+  EXPECT_EQ(s.errors, 0u);
+  EXPECT_EQ(s.usage.input_tokens, 145734u);
+  EXPECT_EQ(s.usage.output_tokens, 4u);
+  EXPECT_EQ(s.usage.cache_read_input_tokens, 144614u);
+  EXPECT_EQ(s.usage.cache_creation_input_tokens, 1116u);
+  EXPECT_EQ(s.skipped_line_count, 0u);
+  const std::string trace = ReadFileOrDie(dir.File("t.traceframe"));
+  const std::string first = SplitLines(trace)[0];
+  EXPECT_TRUE(Has(first, "\"host_version\":\"1.0.34\"")) << first;
+  EXPECT_TRUE(Has(first, "\"ts_ms\":1752556048884")) << first;
+  EXPECT_FALSE(Has(first, "\"git\"")) << first;
+  EXPECT_TRUE(Has(trace, "\"tool\":\"Grep\",\"command\":\"serve_dashboard|app\\\\.route|@app\""))
+      << trace;
+  EXPECT_TRUE(Has(trace, "\"output_preview\":\"No files found\"")) << trace;
+}
+
 // Items of the Codex CLI of April 2025 (shell calls whose output is JSON
 // with metadata.exit_code), in the legacy rollout layout.
 TEST(ImportRealTest, CodexApril2025ShellItems) {
@@ -124,7 +158,7 @@ TEST(ImportRealTest, CodexApril2025ShellItems) {
 
 TEST(ImportRealTest, SameInputGivesByteIdenticalTrace) {
   TempDir dir;
-  for (const std::string& input : {kClaude2220Agent, kCodexItems2025}) {
+  for (const std::string& input : {kClaude1034, kClaude2220Agent, kCodexItems2025}) {
     ImportTo(input, dir.File("a.traceframe"), /*force=*/true);
     ImportTo(input, dir.File("b.traceframe"), /*force=*/true);
     EXPECT_EQ(ReadFileOrDie(dir.File("a.traceframe")), ReadFileOrDie(dir.File("b.traceframe")))
