@@ -32,9 +32,10 @@ TEST(CliImportTest, DirectoryImportVerifiesAndReportsJson) {
   WriteFileOrDie(dir.File("in/broken.jsonl"), "garbage\n");
   CliResult r = RunCli({"import", "--input", dir.File("in"), "--dir", dir.File("runs"), "--json",
                         "--label", "task=t1"});
-  // One file is not a transcript: reported, the others imported.
+  // One file is not a transcript: reported, the others (the five of claude/
+  // and codex/, the three of real/) imported.
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.out.find("\"imported\":5,\"skipped\":0,\"failed\":1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"imported\":8,\"skipped\":0,\"failed\":1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("{\"line\":23,\"reason\":\"unknown type `some-future-type`\"}"),
             std::string::npos)
       << r.out;
@@ -42,7 +43,9 @@ TEST(CliImportTest, DirectoryImportVerifiesAndReportsJson) {
        {"run-0daf8cb5-f685-486f-a3f7-90858e84289f",
         "run-0daf8cb5-f685-486f-a3f7-90858e84289f-agent-ad92ef969c5ba71db",
         "run-0199a213-81c0-7800-8aa1-bbab2a035a53", "run-019db2bf-92cb-7771-b828-7eb85da11efe",
-        "run-5e3c7c4b-0d2e-4c36-9f1e-2b1f6e0e8a11"}) {
+        "run-5e3c7c4b-0d2e-4c36-9f1e-2b1f6e0e8a11",
+        "run-2b9d8116-e1de-4038-a101-5fd575fdcb0e-agent-a7b1cd4effbcbdebe",
+        "run-68129956-8b38-4191-b109-da7a52b2dfe4", "run-ab522dff-59fa-4c3c-a042-af545e871e28"}) {
     const std::string trace = dir.File(std::string("runs/") + run + ".traceframe");
     CliResult v = RunCli({"verify", "--file", trace});
     EXPECT_EQ(v.exit_code, 0) << run << ": " << v.out << v.err;
@@ -50,7 +53,7 @@ TEST(CliImportTest, DirectoryImportVerifiesAndReportsJson) {
   }
   // Second run: everything current.
   r = RunCli({"import", "--input", dir.File("in"), "--dir", dir.File("runs")});
-  EXPECT_NE(r.out.find("skipped     5 (current)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("skipped     8 (current)"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("failed: "), std::string::npos);
 }
 

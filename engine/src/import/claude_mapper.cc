@@ -1,6 +1,9 @@
 // Claude Code transcripts (~/.claude/projects/<cwd>/<session>.jsonl) to
 // trace events (docs/import.md "Claude Code"; facts in transcripts.md).
+#include <string.h>  // memmem (GNU)
+
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <string>
@@ -40,13 +43,16 @@ std::string PrimaryArgument(std::string_view tool, element input) {
 }
 
 // The text of a tool_result's content: a string, or the text blocks of a
-// list ("[image]" for an image block).
-std::string ContentText(element content) {
+// list ("[image]" for an image block). A string is viewed in place (results
+// can be megabytes, and only a preview of them is kept); a list is joined
+// into `*storage`.
+std::string_view ContentText(element content, std::string* storage) {
   std::string_view s;
-  if (content.get_string().get(s) == simdjson::SUCCESS) return std::string(s);
+  if (content.get_string().get(s) == simdjson::SUCCESS) return s;
   simdjson::dom::array blocks;
   if (content.get_array().get(blocks) != simdjson::SUCCESS) return {};
-  std::string out;
+  std::string& out = *storage;
+  out.clear();
   for (element block : blocks) {
     std::optional<std::string_view> type = StringField(block, "type");
     if (!out.empty()) out.push_back('\n');
@@ -189,8 +195,11 @@ class ClaudeMapper : public LineMapper {
   void ApiError(element root, element message) {
     std::string out;
     JsonObjectWriter w(&out);
-    std::string text;
-    if (std::optional<element> content = Field(message, "content")) text = ContentText(*content);
+    std::string storage;
+    std::string_view text;
+    if (std::optional<element> content = Field(message, "content")) {
+      text = ContentText(*content, &storage);
+    }
     w.String("message", text.empty() ? "API error" : FirstLine(text, 2000));
     w.String("source", "api");
     if (std::optional<std::string_view> e = StringField(root, "error")) w.String("error", *e);
@@ -310,8 +319,11 @@ class ClaudeMapper : public LineMapper {
 
   void ToolResult(element root, element block) {
     const std::string id(StringField(block, "tool_use_id").value_or(""));
-    std::string text;
-    if (std::optional<element> content = Field(block, "content")) text = ContentText(*content);
+    std::string storage;
+    std::string_view text;
+    if (std::optional<element> content = Field(block, "content")) {
+      text = ContentText(*content, &storage);
+    }
     // is_error is often absent: absent means false (transcripts.md).
     bool failed = BoolField(block, "is_error").value_or(false);
     std::string reason;
@@ -406,6 +418,25 @@ class ClaudeMapper : public LineMapper {
   absl::flat_hash_map<std::string, ToolCallInfo> calls_;
 };
 
+// `needle` in `text` from `from` on, or npos. glibc's memmem, not
+// string_view::find: find looks for the needle's first byte with memchr and
+// then compares, and these needles start with '"', which JSON text holds
+// every few bytes; memmem skips ahead by the whole needle (the scan went
+// from a quarter of an import's instructions to a few percent).
+size_t FindBytes(std::string_view text, std::string_view needle, size_t from) {
+  if (from > text.size()) return std::string_view::npos;
+  const void* hit = ::memmem(text.data() + from, text.size() - from, needle.data(), needle.size());
+  return hit == nullptr ? std::string_view::npos
+                        : static_cast<size_t>(static_cast<const char*>(hit) - text.data());
+}
+
+size_t FindByte(std::string_view text, char c, size_t from) {
+  if (from >= text.size()) return std::string_view::npos;
+  const void* hit = std::memchr(text.data() + from, c, text.size() - from);
+  return hit == nullptr ? std::string_view::npos
+                        : static_cast<size_t>(static_cast<const char*>(hit) - text.data());
+}
+
 // Calls `fn(line)` for each complete line of the first `max_lines`.
 template <typename Fn>
 void ForLines(std::string_view bytes, size_t max_lines, Fn fn) {
@@ -473,17 +504,17 @@ void ScanClaudeSubagents(std::string_view bytes,
   for (std::string_view needle :
        {std::string_view("\"agent_progress\""), std::string_view("\"toolUseResult\":{")}) {
     done = 0;
-    for (size_t at = bytes.find(needle); at != std::string_view::npos;
-         at = bytes.find(needle, done)) {
+    for (size_t at = FindBytes(bytes, needle, 0); at != std::string_view::npos;
+         at = FindBytes(bytes, needle, done)) {
       const size_t start = at == 0 ? 0 : bytes.rfind('\n', at - 1) + 1;
-      size_t end = bytes.find('\n', at);
+      size_t end = FindByte(bytes, '\n', at);
       if (end == std::string_view::npos) end = bytes.size();
       done = end;
       const std::string_view line = bytes.substr(start, end - start);
       // A result names an agent inside toolUseResult, after the needle
       // (sub-agent lines carry a top-level agentId before it).
       const bool is_result = needle[1] == 't';
-      if (line.find("\"agentId\"", is_result ? at - start : 0) == std::string_view::npos) {
+      if (FindBytes(line, "\"agentId\"", is_result ? at - start : 0) == std::string_view::npos) {
         continue;
       }
       element root;

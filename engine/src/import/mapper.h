@@ -65,6 +65,10 @@ std::optional<int64_t> ParseRfc3339Ms(std::string_view text);
 // `run_id`: 128 bits of hash formatted as a lowercase UUID (version 4
 // layout), the same for the same input every time.
 std::string DeterministicEventId(std::string_view run_id, uint64_t line, uint32_t sub);
+// The same, from Fnv1a64(run_id) computed once per run; the Append form
+// writes the 36 characters at the end of `out`.
+std::string DeterministicEventId(uint64_t run_hash, uint64_t line, uint32_t sub);
+void AppendDeterministicEventId(std::string* out, uint64_t run_hash, uint64_t line, uint32_t sub);
 
 // Streams events in file order (docs/import.md "Events").
 class EventSink {
@@ -122,8 +126,9 @@ class EventSink {
   int64_t current_ts_ = 0;
   int64_t max_ts_ = 0;
   uint64_t seq_ = 0;
+  uint64_t run_hash_ = 0;    // Fnv1a64 of the run id, for event ids
+  std::string line_prefix_;  // `{"version":..,"run_id":..,"event_id":"`
   std::string buffer_;
-  Event event_;
   absl::Status status_;
   TokenUsage model_usage_;
 };

@@ -101,15 +101,36 @@ uint64_t InputHash(std::string_view bytes) {
 }
 
 std::string DeterministicEventId(std::string_view run_id, uint64_t line, uint32_t sub) {
-  const uint64_t base = Fnv1a64(run_id);
-  const uint64_t hi = Mix(base ^ Mix(line * 0x100000001b3ULL + sub));
+  return DeterministicEventId(Fnv1a64(run_id), line, sub);
+}
+
+void AppendDeterministicEventId(std::string* out, uint64_t run_hash, uint64_t line, uint32_t sub) {
+  const uint64_t hi = Mix(run_hash ^ Mix(line * 0x100000001b3ULL + sub));
   const uint64_t lo = Mix(hi ^ Mix(line) ^ (static_cast<uint64_t>(sub) << 32) ^ 0x5bd1e995ULL);
-  char out[37];
-  std::snprintf(out, sizeof(out), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xfff),
-                static_cast<unsigned>(0x8000 | ((lo >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return std::string(out, 36);
+  // "%08x-%04x-4%03x-%04x-%012llx" by hand: this runs once per event, and
+  // snprintf's format parsing cost more than the hashing.
+  const size_t at = out->size();
+  out->resize(at + 36, '-');
+  char* p = out->data() + at;
+  auto hex = [&p](uint64_t v, int digits) {
+    constexpr char kHex[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; --i) {
+      p[i] = kHex[v & 0xf];
+      v >>= 4;
+    }
+    p += digits + 1;  // and the '-' after it
+  };
+  hex(hi >> 32, 8);
+  hex((hi >> 16) & 0xffff, 4);
+  hex(0x4000 | (hi & 0xfff), 4);
+  hex(0x8000 | ((lo >> 48) & 0x3fff), 4);
+  hex(lo & 0xffffffffffffULL, 12);
+}
+
+std::string DeterministicEventId(uint64_t run_hash, uint64_t line, uint32_t sub) {
+  std::string out;
+  AppendDeterministicEventId(&out, run_hash, line, sub);
+  return out;
 }
 
 // ---- EventSink
@@ -118,7 +139,16 @@ EventSink::EventSink(const ImportContext& context, Writer writer, ImportedSessio
     : context_(context), writer_(std::move(writer)), stats_(stats) {
   current_ts_ = context.first_ts_ms.value_or(0);
   max_ts_ = current_ts_;
-  event_.run_id = context.run_id;
+  run_hash_ = Fnv1a64(context.run_id);
+  // Every event line starts the same way up to its id (AppendEventLine's
+  // layout, event.h); kept once instead of escaping the run id per event.
+  Event probe;
+  probe.run_id = context.run_id;
+  probe.event_id = "@";
+  probe.payload_json = "{}";
+  std::string line;
+  AppendEventLine(&line, probe);
+  line_prefix_ = line.substr(0, line.rfind("\"@\"") + 1);
 }
 
 void EventSink::BeginLine(uint64_t line, std::optional<int64_t> ts_ms) {
@@ -170,12 +200,15 @@ void EventSink::Drain() {
 
 void EventSink::WriteEvent(EventKind kind, uint64_t line, uint32_t sub, int64_t ts_ms,
                            std::string_view payload) {
-  event_.event_id = DeterministicEventId(context_.run_id, line, sub);
-  event_.kind = kind;
-  event_.ts_ms = ts_ms;
-  event_.seq = seq_++;
-  event_.payload_json.assign(payload.data(), payload.size());
-  AppendEventLine(&buffer_, event_);
+  // The layout of AppendEventLine (event.h), written straight into the
+  // buffer: the payload is copied once, the run id is not escaped again, and
+  // the id needs no escaping (hex and '-').
+  buffer_.append(line_prefix_);
+  AppendDeterministicEventId(&buffer_, run_hash_, line, sub);
+  Append(&buffer_, "\",\"kind\":\"", EventKindName(kind), "\",\"ts_ms\":", ts_ms,
+         ",\"seq\":", seq_++, ",\"payload\":");
+  buffer_.append(payload);
+  buffer_.append("}\n");
   ++stats_->events;
   // Counted here, from payloads the mappers built (their top-level keys are
   // written unescaped, so a match inside a string value is impossible).

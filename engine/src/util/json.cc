@@ -188,6 +188,22 @@ std::string SanitizeUtf8(std::string_view value) {
 std::string TruncateUtf8Chars(std::string_view text, size_t max_chars, bool* truncated) {
   *truncated = false;
   const bool valid = simdjson::validate_utf8(text.data(), text.size());
+  if (valid) {
+    // Valid text is copied whole up to the cut: a character starts at every
+    // byte that is not a continuation byte (10xxxxxx). One append instead of
+    // one per character (previews are thousands of characters).
+    if (text.size() <= max_chars) return std::string(text);
+    size_t chars = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+      if (chars == max_chars) {
+        *truncated = true;
+        return std::string(text.substr(0, i));
+      }
+      ++chars;
+    }
+    return std::string(text);
+  }
   std::string out;
   size_t chars = 0;
   size_t i = 0;
