@@ -351,7 +351,9 @@ class ToolTracker {
       out.push_back(heap.top());
       heap.pop();
     }
-    std::reverse(out.begin(), out.end());
+    std::sort(out.begin(), out.end(), [](const Bar& a, const Bar& b) {
+      return a.duration_ms != b.duration_ms ? a.duration_ms > b.duration_ms : a.seq < b.seq;
+    });
     return out;
   }
   const std::vector<Bar>& failed() const { return failed_; }
