@@ -111,10 +111,10 @@ TEST(CliRenderTest, HostileRunIdStaysText) {
 // verdict, and the session's host context.
 TEST(CliRenderTest, ImportedSessionShowsUsageVerdictAndHost) {
   TempDir dir;
-  CliResult r = RunCli({"import", "--input",
-                        kImportData + "/claude/0daf8cb5-f685-486f-a3f7-90858e84289f.jsonl",
-                        "--file", "s.traceframe"},
-                       dir.path());
+  CliResult r = RunCli(
+      {"import", "--input", kImportData + "/claude/0daf8cb5-f685-486f-a3f7-90858e84289f.jsonl",
+       "--file", "s.traceframe"},
+      dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = RunCli({"summary", "--file", "s.traceframe", "--json"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;

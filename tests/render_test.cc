@@ -147,9 +147,9 @@ TEST(RenderTest, DecisionVocabularyIsShared) {  // §11.25
     for (size_t p = html.find(needle); p != std::string::npos; p = html.find(needle, p + 1)) ++n;
     return n;
   };
-  EXPECT_EQ(count("<li class=\"event ev-ok\""), 3u);
-  EXPECT_EQ(count("<li class=\"event ev-bad\""), 3u);
-  EXPECT_EQ(count("<li class=\"event ev-warn\""), 1u);  // "ask"
+  EXPECT_EQ(count("<li class=\"event ev-ok k-perm\""), 3u);
+  EXPECT_EQ(count("<li class=\"event ev-bad k-perm problem\""), 3u);  // a deny is a problem
+  EXPECT_EQ(count("<li class=\"event ev-warn k-perm\""), 1u);         // "ask"
 }
 
 TEST(RenderTest, ToolTimelineAndPerToolTable) {
@@ -177,21 +177,24 @@ TEST(RenderTest, ToolTimelineAndPerToolTable) {
   EXPECT_THAT(html, HasSubstr("<h2>Tool calls</h2>"));
   EXPECT_THAT(html, HasSubstr("<h2>Tools</h2>"));
   // shell: 3 calls, 3 results, 1 failure, 600 ms in all, median 200 ms.
-  EXPECT_THAT(html, HasSubstr("<tr><td><code>shell</code></td><td class=\"n\">3</td>"
+  EXPECT_THAT(html, HasSubstr("<tr><td><code>shell</code> <a class=\"seq-link\" "
+                              "href=\"#seq-1\">first</a></td><td class=\"n\">3</td>"
                               "<td class=\"n\">3</td><td class=\"n bad\">1</td>"
                               "<td class=\"n\">600 ms</td><td class=\"n\">200 ms</td></tr>"));
   // Read: no duration_ms, so the time from its call to its result.
-  EXPECT_THAT(html, HasSubstr("<tr><td><code>Read</code></td><td class=\"n\">1</td>"
+  EXPECT_THAT(html, HasSubstr("<tr><td><code>Read</code> <a class=\"seq-link\" "
+                              "href=\"#seq-7\">first</a></td><td class=\"n\">1</td>"
                               "<td class=\"n\">1</td><td class=\"n\">0</td>"
                               "<td class=\"n\">40 ms</td><td class=\"n\">40 ms</td></tr>"));
   // Edit: called, never answered.
-  EXPECT_THAT(html, HasSubstr("<tr><td><code>Edit</code></td><td class=\"n\">1</td>"
+  EXPECT_THAT(html, HasSubstr("<tr><td><code>Edit</code> <a class=\"seq-link\" "
+                              "href=\"#seq-9\">first</a></td><td class=\"n\">1</td>"
                               "<td class=\"n\">0</td><td class=\"n\">0</td>"
                               "<td class=\"n\">—</td><td class=\"n\">—</td></tr>"));
   EXPECT_THAT(html, HasSubstr("class=\"bar bad\""));
   EXPECT_THAT(html, HasSubstr("class=\"bar open\""));
   EXPECT_THAT(html, HasSubstr("(no result)"));
-  EXPECT_THAT(html, HasSubstr("#3 shell make test"));
+  EXPECT_THAT(html, HasSubstr("<a href=\"#seq-3\">#3 shell make test</a>"));
 }
 
 TEST(RenderTest, LargePayloadsAreCutWithTheirFullSize) {
