@@ -542,6 +542,10 @@ TEST(RenderTest, StatCardsFitLargeNumbers) {
                               "<span class=\"num\">12.3 B</span>"));
   EXPECT_THAT(html, HasSubstr("<div class=\"stat model\" title=\"2,500,000 output tokens\">"
                               "<span class=\"num\">2.50 M</span>"));
+  // Rounding up carries into the next unit.
+  EXPECT_THAT(Render(Line(r, 0, "run.started", "{}") +
+                     Line(r, 1, "model.call", R"({"usage":{"input_tokens":999999999}})")),
+              HasSubstr("<span class=\"num\">1.00 B</span><span class=\"lbl\">input tokens"));
   // Small counts stay exact, without a title.
   EXPECT_THAT(html, HasSubstr("<div class=\"stat model\"><span class=\"num\">1</span>"
                               "<span class=\"lbl\">model calls</span>"));

@@ -6,6 +6,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -552,11 +553,20 @@ bool IsPathTool(std::string_view tool) {
 // in the card's title), so a stat card fits any count.
 std::string Compact(uint64_t n) {
   if (n < 1000000) return Thousands(n);
-  const char* unit = n < 1000000000ULL ? "M" : n < 1000000000000ULL ? "B" : "T";
-  const double div = n < 1000000000ULL ? 1e6 : n < 1000000000000ULL ? 1e9 : 1e12;
-  const double v = static_cast<double>(n) / div;
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, unit);
+  static constexpr const char* kUnits[] = {"M", "B", "T"};
+  size_t unit = 0;
+  double v = static_cast<double>(n) / 1e6;
+  // 999,999,999 reads "1.00 B", not "1000 M".
+  while (v >= 999.5 && unit + 1 < std::size(kUnits)) {
+    v /= 1000;
+    ++unit;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof(buf),
+                v < 9.995   ? "%.2f %s"
+                : v < 99.95 ? "%.1f %s"
+                            : "%.0f %s",
+                v, kUnits[unit]);
   return buf;
 }
 
