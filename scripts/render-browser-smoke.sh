@@ -32,6 +32,12 @@ chrome() {
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$(mktemp -d "$work/profile.XXXXXX")" "$@" 2>"$work/chrome.log"
 }
+# Renders trace $1 as $work/$2.html and loads it: the DOM goes to $work/$2.dom.
+render_and_load() {
+  "$bin" render --file "$1" --html "$work/$2.html" >/dev/null || fail "render of $2 failed"
+  chrome --dump-dom "file://$work/$2.html" >"$work/$2.dom" || fail "chromium could not load $2.html"
+  dom="$work/$2.dom"
+}
 
 # ---- a rich run: model call, allowed and denied permissions, tool calls that
 # pass and fail, an error, a failed finish.
@@ -114,9 +120,7 @@ printf '%s\n' '{"session_id":"sess-smoke","hook_event_name":"SessionEnd","reason
   "$bin" hook ingest --dir "$work/runs" --source claude-code >/dev/null 2>&1 || fail "hook ingest (SessionEnd) failed"
 session="$(ls "$work"/runs/*.traceframe | head -1)"
 [ -f "$session" ] || fail "hook ingest wrote no trace"
-"$bin" render --file "$session" --html "$work/session.html" >/dev/null
-chrome --dump-dom "file://$work/session.html" >"$work/session.dom" || fail "chromium could not load session.html"
-dom="$work/session.dom"
+render_and_load "$session" session
 grep -q '<h2>Session</h2>' "$dom" || fail "host context missing from the hook session"
 grep -q '<code class="chip">claude-code</code>' "$dom" || fail "host missing"
 grep -q '<code class="chip">sess-smoke</code>' "$dom" || fail "session id missing"
@@ -138,9 +142,7 @@ long="$work/long.traceframe"
   done
   printf '{"version":1,"run_id":"run-long","event_id":"f","kind":"run.finished","ts_ms":1795600031000,"seq":601,"payload":{"status":"success"}}\n'
 } >"$long"
-"$bin" render --file "$long" --html "$work/long.html" >/dev/null
-chrome --dump-dom "file://$work/long.html" >"$work/long.dom" || fail "chromium could not load long.html"
-dom="$work/long.dom"
+render_and_load "$long" long
 grep -q '300 tool calls: too many for a bar each' "$dom" || fail "long run has no slowest/failed table"
 grep -q '<h3>Slowest</h3>' "$dom" || fail "slowest table missing"
 grep -q '<h3>Failed</h3>' "$dom" || fail "failed table missing"

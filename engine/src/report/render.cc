@@ -682,6 +682,15 @@ class PageRenderer {
     Raw("</pre></details>");
   }
 
+  // The median of `samples` ("≈" when they are some of `timed` values).
+  void MedianText(const std::vector<int64_t>& samples, uint64_t timed) {
+    if (samples.empty()) {
+      Raw("—");
+      return;
+    }
+    if (timed > samples.size()) Raw("≈ ");
+    Raw(HumanDuration(Median(samples)));
+  }
   // `#123` linking to the event's card when the page shows it.
   void SeqLink(uint64_t seq) {
     const bool shown = shown_seqs_.count(seq) > 0;
@@ -899,12 +908,7 @@ void PageRenderer::UsageSection() {
       Raw("</td><td class=\"n\">");
       Raw(m->with_usage > 0 ? Thousands(m->usage.output_tokens) : "—");
       Raw("</td><td class=\"n\">");
-      if (m->samples.empty()) {
-        Raw("—");
-      } else {
-        if (m->timed > m->samples.size()) Raw("≈ ");
-        Raw(HumanDuration(Median(m->samples)));
-      }
+      MedianText(m->samples, m->timed);
       Raw("</td></tr>\n");
     }
     Raw("</tbody></table><p class=\"more\">Latency: <code>duration_ms</code> or "
@@ -1183,12 +1187,7 @@ void PageRenderer::ToolSections() {
     Raw("</td><td class=\"n\">");
     Raw(s->timed > 0 ? HumanDuration(s->total_ms) : "—");
     Raw("</td><td class=\"n\">");
-    if (s->samples.empty()) {
-      Raw("—");
-    } else {
-      if (s->timed > s->samples.size()) Raw("≈ ");
-      Raw(HumanDuration(Median(s->samples)));
-    }
+    MedianText(s->samples, s->timed);
     Raw("</td></tr>\n");
   }
   Raw("</tbody></table></section>\n");
