@@ -17,6 +17,8 @@ using testing::RunCli;
 using testing::TempDir;
 using testing::WriteFileOrDie;
 
+const std::string kImportData = std::string(TRACEFRAME_SOURCE_DIR) + "/tests/data/import";
+
 std::string RichTrace() {
   const std::string r = "run-render";
   return EventLine(r, "e0", "run.started", 1000, 0, R"({"status":"started"})") + "\n" +
@@ -102,6 +104,43 @@ TEST(CliRenderTest, HostileRunIdStaysText) {
   const std::string html = ReadFileOrDie(dir.File("evil.html"));
   EXPECT_THAT(html, Not(HasSubstr("<img")));
   EXPECT_THAT(html, HasSubstr("&lt;img src=x onerror=alert(1)&gt;"));
+}
+
+// An imported Claude Code session (usage on model.call payloads): the report
+// has the usage section with a row for the session's model, the policy
+// verdict, and the session's host context.
+TEST(CliRenderTest, ImportedSessionShowsUsageVerdictAndHost) {
+  TempDir dir;
+  CliResult r = RunCli(
+      {"import", "--input", kImportData + "/claude/0daf8cb5-f685-486f-a3f7-90858e84289f.jsonl",
+       "--file", "s.traceframe"},
+      dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunCli({"summary", "--file", "s.traceframe", "--json"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_THAT(r.out, HasSubstr("\"models\":[\""));  // the fixture names its model
+  r = RunCli({"render", "--file", "s.traceframe", "--html", "s.html"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string html = ReadFileOrDie(dir.File("s.html"));
+  EXPECT_THAT(html, HasSubstr("<h2>Token usage</h2>"));
+  EXPECT_THAT(html, HasSubstr("<th class=\"n\">median latency</th>"));
+  EXPECT_THAT(html, HasSubstr("<h2>Policy check</h2>"));
+  EXPECT_THAT(html, HasSubstr("<span class=\"k\">tokens</span>"));  // on each model call
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+}
+
+// What policy-check says is what the report says.
+TEST(CliRenderTest, VerdictMatchesPolicyCheck) {
+  TempDir dir;
+  WriteFileOrDie(dir.File("rich.traceframe"), RichTrace());
+  CliResult check = RunCli({"policy-check", "--file", "rich.traceframe"}, dir.path());
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_THAT(check.out + check.err, HasSubstr("1 violation(s)"));
+  CliResult r = RunCli({"render", "--file", "rich.traceframe", "--html", "r.html"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string html = ReadFileOrDie(dir.File("r.html"));
+  EXPECT_THAT(html, HasSubstr("<span class=\"badge lg bad\">1 violation(s)</span>"));
+  EXPECT_THAT(html, HasSubstr("unresolved deny at seq 3: capability git.push:main"));
 }
 
 }  // namespace

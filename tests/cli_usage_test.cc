@@ -77,7 +77,8 @@ TEST(CliUsageTest, RecordUsageAndDeviationsThenSummarize) {
   r = RunCli({"render", "--file", "t.traceframe", "--html", "page.html"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string page = ReadFileOrDie(dir.File("page.html"));
-  EXPECT_TRUE(Has(page, "<li class=\"event ev-dev\""));
+  EXPECT_TRUE(Has(page, "<li class=\"event ev-dev k-dev\""));
+  EXPECT_TRUE(Has(page, "<label for=\"f-dev\">deviations</label>"));  // a filter for them
   EXPECT_TRUE(Has(page, "<span class=\"badge dev\">agent.guess</span>"));
   EXPECT_TRUE(Has(page, ".ev-dev{--accent:var(--dev)}"));
   EXPECT_TRUE(Has(page, "<span class=\"lbl\">deviations</span>"));

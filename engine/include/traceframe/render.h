@@ -8,6 +8,15 @@
 // result and deny, with a visible count of what was left out and the
 // `traceframe inspect` command that lists it. Every string from the trace is
 // HTML-escaped. Thread-safe (no shared state).
+//
+// Above the events, what a reviewer needs first: the host context of a hook
+// session, the counts, the policy-check verdict (CheckPolicy, policy.h), token
+// usage (usage.h) per model, and the tool calls (bars, or for a long run a
+// table of the slowest and failed calls), each linked to its event. A tool
+// call and its result are paired (each card links to the other). Filters
+// (errors only, one kind) are CSS: radio inputs, no script. Rendering reads
+// the trace three times (a pass for the pairs and per-model figures, policy
+// -check's verify + rules, the render) besides the summary.
 #ifndef TRACEFRAME_RENDER_H_
 #define TRACEFRAME_RENDER_H_
 
@@ -28,6 +37,10 @@ struct RenderOptions {
   size_t preview_bytes = 3072;      // stdout/stderr/output previews
   size_t max_timeline_bars = 400;   // tool calls drawn as duration bars
   size_t max_page_bytes = 9 << 20;  // hard cap; events past it are left out (counted)
+  // More tool calls than this: instead of one bar each, a table of the
+  // slowest and the failed calls (long_run_rows of each).
+  size_t long_run_bars = 60;
+  size_t long_run_rows = 25;
 };
 
 struct RenderStats {

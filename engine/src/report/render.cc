@@ -6,11 +6,13 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <queue>
 #include <system_error>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "format/event_parser.h"
 #include "read/scan.h"
+#include "report/render_style.h"
 #include "traceframe/command.h"
 #include "traceframe/policy.h"
 #include "traceframe/str_util.h"
@@ -220,7 +223,17 @@ struct Bar {
   bool operator>(const Bar& o) const { return duration_ms > o.duration_ms; }
 };
 
+// The other half of a paired tool call or result (the card of each links to
+// the other and shows the result's state).
+struct PairLink {
+  uint64_t partner = 0;  // seq of the result (for a call) or of the call (for a result)
+  int state = 0;         // the result's: 0 ok, 1 failed
+  bool timed = false;
+  int64_t duration_ms = 0;
+};
+
 struct ToolStats {
+  uint64_t first_seq = 0;  // the tool's first call or result: its table row links there
   uint64_t calls = 0;
   uint64_t results = 0;
   uint64_t failures = 0;
@@ -239,13 +252,16 @@ class ToolTracker {
   static constexpr size_t kMaxTools = 256;
   static constexpr size_t kReservoir = 2048;
   static constexpr size_t kLabelBytes = 96;
+  static constexpr size_t kMaxLinks = 1 << 17;  // paired seqs remembered for the cards
 
-  explicit ToolTracker(size_t max_bars)
-      : head_bars_(max_bars - max_bars * 3 / 8), slow_bars_(max_bars * 3 / 8) {}
+  ToolTracker(size_t max_bars, size_t table_rows)
+      : head_bars_(max_bars - max_bars * 3 / 8),
+        slow_bars_(max_bars * 3 / 8),
+        table_rows_(table_rows) {}
 
   void Call(const EventView& e, element payload) {
     const std::string tool = ToolName(payload);
-    ++Stats(tool).calls;
+    ++Stats(tool, e.seq).calls;
     if (pending_count_ >= kMaxPending) return;  // drawn as nothing; counted in the table
     Pending p;
     p.bar.seq = e.seq;
@@ -265,7 +281,8 @@ class ToolTracker {
     if (it == pending_.end() && tool == kUnnamed && pending_count_ <= kMaxScanPending) {
       it = FindAnyPending();
     }
-    if (it != pending_.end()) {
+    const bool paired = it != pending_.end();
+    if (paired) {
       bar = std::move(it->second.front().bar);
       it->second.pop_front();
       if (it->second.empty()) pending_.erase(it);
@@ -284,7 +301,12 @@ class ToolTracker {
     bar->duration_ms = std::max<int64_t>(0, duration.value_or(0));
     bar->timed = duration.has_value();
     bar->state = e.tool_failed ? 1 : 0;
-    ToolStats& s = Stats(tool);
+    if (paired && links_.size() + 2 <= kMaxLinks) {
+      const PairLink link{e.seq, bar->state, bar->timed, bar->duration_ms};
+      links_[bar->seq] = link;
+      links_[e.seq] = PairLink{bar->seq, link.state, link.timed, link.duration_ms};
+    }
+    ToolStats& s = Stats(tool, bar->seq);
     ++s.results;
     s.failures += e.tool_failed;
     if (duration) {
@@ -321,6 +343,26 @@ class ToolTracker {
 
   const std::vector<Bar>& bars() const { return bars_; }
   uint64_t drawn_total() const { return drawn_total_; }
+  // The slowest calls, slowest first, and the first failed ones (at most
+  // table_rows each), for the table that replaces the bars of a long run.
+  std::vector<Bar> Slowest() const {
+    auto heap = slowest_;
+    std::vector<Bar> out;
+    while (!heap.empty()) {
+      out.push_back(heap.top());
+      heap.pop();
+    }
+    std::sort(out.begin(), out.end(), [](const Bar& a, const Bar& b) {
+      return a.duration_ms != b.duration_ms ? a.duration_ms > b.duration_ms : a.seq < b.seq;
+    });
+    return out;
+  }
+  const std::vector<Bar>& failed() const { return failed_; }
+  uint64_t failed_total() const { return failed_total_; }
+  const PairLink* Link(uint64_t seq) const {
+    auto it = links_.find(seq);
+    return it == links_.end() ? nullptr : &it->second;
+  }
   const std::unordered_map<std::string, ToolStats>& tools() const { return tools_; }
 
  private:
@@ -359,15 +401,25 @@ class ToolTracker {
     return best;
   }
 
-  ToolStats& Stats(const std::string& tool) {
+  ToolStats& Stats(const std::string& tool, uint64_t seq) {
     auto it = tools_.find(tool);
     if (it != tools_.end()) return it->second;
-    if (tools_.size() >= kMaxTools) return tools_[std::string(kOther)];
-    return tools_[tool];
+    const bool other = tools_.size() >= kMaxTools;
+    auto [added, fresh] = tools_.try_emplace(other ? std::string(kOther) : tool);
+    if (fresh) added->second.first_seq = seq;
+    return added->second;
   }
 
   void Keep(Bar bar) {
     ++drawn_total_;
+    if (bar.state == 1) {
+      ++failed_total_;
+      if (failed_.size() < table_rows_) failed_.push_back(bar);
+    }
+    if (table_rows_ > 0 && (bar.timed || bar.state == 2)) {
+      slowest_.push(bar);
+      if (slowest_.size() > table_rows_) slowest_.pop();
+    }
     if (bars_.size() < head_bars_) {
       bars_.push_back(std::move(bar));
       return;
@@ -379,7 +431,12 @@ class ToolTracker {
 
   const size_t head_bars_;
   const size_t slow_bars_;
+  const size_t table_rows_;
   std::vector<Bar> bars_;
+  std::priority_queue<Bar, std::vector<Bar>, std::greater<Bar>> slowest_;  // fastest on top
+  std::vector<Bar> failed_;
+  uint64_t failed_total_ = 0;
+  std::unordered_map<uint64_t, PairLink> links_;
   std::priority_queue<Bar, std::vector<Bar>, std::greater<Bar>> slow_;  // fastest on top
   PendingMap pending_;
   size_t pending_count_ = 0;
@@ -388,86 +445,132 @@ class ToolTracker {
   std::unordered_map<std::string, ToolStats> tools_;
 };
 
+// ---------------------------------------------------------------- models and host
+
+// One model's calls and tokens (model.call events with that `model`).
+struct ModelStats {
+  uint64_t first_seq = 0;
+  uint64_t calls = 0;
+  uint64_t with_usage = 0;  // calls that carry a usage object
+  TokenUsage usage;
+  uint64_t timed = 0;            // calls with a latency (duration_ms or latency_ms)
+  std::vector<int64_t> samples;  // their latencies (the first kMaxSamples)
+};
+
+// The median of `v` (reordered), the mean of the two middle values when even.
+int64_t Median(std::vector<int64_t> v) {
+  const size_t mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + mid, v.end());
+  int64_t median = v[mid];
+  if (v.size() % 2 == 0) {
+    const int64_t lower = *std::max_element(v.begin(), v.begin() + mid);
+    median = lower + (median - lower) / 2;
+  }
+  return median;
+}
+
+// Per-model figures, in bounded memory: kMaxRunModels models by name (the
+// rest as one row), latencies from the first kMaxSamples calls of each.
+class ModelTracker {
+ public:
+  static constexpr size_t kMaxSamples = 4096;
+
+  void Call(const EventView& e, element payload) {
+    std::string name = "(no model)";
+    if (e.model && !StripWhitespace(*e.model).empty()) {
+      name = std::string(CutUtf8(*e.model, kMaxModelNameBytes));
+    }
+    auto it = models_.find(name);
+    if (it == models_.end()) {
+      if (models_.size() >= kMaxRunModels) name = "(other models)";
+      it = models_.try_emplace(name).first;
+      if (it->second.calls == 0) {
+        it->second.first_seq = e.seq;
+        order_.push_back(name);
+      }
+    }
+    ModelStats& m = it->second;
+    ++m.calls;
+    if (e.usage) {
+      ++m.with_usage;
+      m.usage += *e.usage;
+    }
+    std::optional<int64_t> latency = IntField(payload, "duration_ms");
+    if (!latency) latency = IntField(payload, "latency_ms");
+    if (latency && *latency >= 0) {
+      ++m.timed;
+      if (m.samples.size() < kMaxSamples) m.samples.push_back(*latency);
+    }
+  }
+
+  // Models in the order first seen.
+  std::vector<std::pair<std::string, const ModelStats*>> Rows() const {
+    std::vector<std::pair<std::string, const ModelStats*>> rows;
+    for (const std::string& name : order_) rows.emplace_back(name, &models_.at(name));
+    return rows;
+  }
+
+ private:
+  std::unordered_map<std::string, ModelStats> models_;
+  std::vector<std::string> order_;
+};
+
+// Who recorded a hook session: the host (payload.source), its model, session
+// id and working directory, from run.started or the first event naming them.
+struct HostContext {
+  bool hook = false;  // some event came from `hook ingest` (has hook_event)
+  std::string host, model, session, cwd;
+
+  void Observe(const EventView& e, element p) {
+    if (StrField(p, "hook_event")) hook = true;
+    auto take = [](std::string* field, std::optional<std::string_view> v) {
+      if (field->empty() && v && !StripWhitespace(*v).empty()) {
+        *field = std::string(CutUtf8(*v, kMaxModelNameBytes));
+      }
+    };
+    if (e.kind == EventKind::kRunStarted) take(&host, StrField(p, "source"));
+    take(&model, StrField(p, "model"));
+    take(&model, StrField(p["host"], "model"));
+    take(&session, StrField(p, "session_id"));
+    take(&session, StrField(p["host"], "session_id"));
+    take(&session, StrField(p["host"], "conversation_id"));
+    take(&cwd, StrField(p, "cwd"));
+    take(&cwd, StrField(p["host"], "cwd"));
+  }
+};
+
+// File tools take a path, not a shell command: shown as a path.
+bool IsPathTool(std::string_view tool) {
+  static constexpr std::string_view kTools[] = {
+      "read",      "write",      "edit",      "multiedit", "notebookedit", "notebookread",
+      "read_file", "write_file", "edit_file", "view",      "create",       "str_replace_editor"};
+  std::string lower(StripWhitespace(tool));
+  for (char& c : lower) c = static_cast<char>(absl::ascii_tolower(static_cast<unsigned char>(c)));
+  return std::find(std::begin(kTools), std::end(kTools), lower) != std::end(kTools);
+}
+
+// "1,234" up to a million, then "12.3 M" / "4.56 B" (the exact figure goes
+// in the card's title), so a stat card fits any count.
+std::string Compact(uint64_t n) {
+  if (n < 1000000) return Thousands(n);
+  static constexpr const char* kUnits[] = {"M", "B", "T"};
+  size_t unit = 0;
+  double v = static_cast<double>(n) / 1e6;
+  // 999,999,999 reads "1.00 B", not "1000 M".
+  while (v >= 999.5 && unit + 1 < std::size(kUnits)) {
+    v /= 1000;
+    ++unit;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof(buf),
+                v < 9.995   ? "%.2f %s"
+                : v < 99.95 ? "%.1f %s"
+                            : "%.0f %s",
+                v, kUnits[unit]);
+  return buf;
+}
+
 // ---------------------------------------------------------------- the page
-
-// Deviations (agent.guess, plan.deviation) have their own accent: a pink
-// that no other kind uses, so a guess stands out from warnings and errors.
-constexpr std::string_view kDeviationCss =
-    ":root{--dev:#db2777;--dev-bg:#fce7f3}.dev{--c:var(--dev);--c-bg:var(--dev-bg)}"
-    ".badge.dev{background:var(--c-bg);color:var(--c)}.ev-dev{--accent:var(--dev)}\n";
-
-constexpr std::string_view kCss = R"css(
-:root{--bg:#f4f6fb;--card:#fff;--ink:#1f2933;--muted:#64748b;--line:#e2e8f0;
---ok:#16a34a;--ok-bg:#dcfce7;--bad:#dc2626;--bad-bg:#fee2e2;--warn:#d97706;--warn-bg:#fef3c7;
---tool:#2563eb;--tool-bg:#dbeafe;--model:#7c3aed;--model-bg:#ede9fe;--info:#475569;--info-bg:#e2e8f0;
---sans:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
---mono:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.5 var(--sans)}
-main{max-width:980px;margin:0 auto;padding:24px 16px 48px}
-h1{font-size:22px;margin:0}
-h2{font-size:16px;margin:28px 0 10px}
-code,pre,.mono{font-family:var(--mono);font-size:12.5px}
-.hero{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:18px 20px}
-.hero .title{display:flex;align-items:center;gap:12px;flex-wrap:wrap}
-.meta{color:var(--muted);margin:8px 0 0}
-.meta code{color:var(--ink)}
-.badge{display:inline-block;border-radius:999px;padding:1px 10px;font-size:12px;font-weight:600;
-background:var(--info-bg);color:var(--info)}
-.badge.lg{font-size:14px;padding:3px 14px}
-.ok{--c:var(--ok);--c-bg:var(--ok-bg)}.bad{--c:var(--bad);--c-bg:var(--bad-bg)}
-.warn{--c:var(--warn);--c-bg:var(--warn-bg)}.tool{--c:var(--tool);--c-bg:var(--tool-bg)}
-.model{--c:var(--model);--c-bg:var(--model-bg)}.info{--c:var(--info);--c-bg:var(--info-bg)}
-.badge.ok,.badge.bad,.badge.warn,.badge.tool,.badge.model,.badge.info{background:var(--c-bg);color:var(--c)}
-.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(100px,1fr));gap:10px;margin-top:14px}
-.stat{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 12px;
-border-top:3px solid var(--c,var(--line))}
-.stat .num{display:block;font-size:19px;font-weight:700;white-space:nowrap;color:var(--c,var(--ink))}
-.stat .lbl{color:var(--muted);font-size:12px}
-.note{background:var(--warn-bg);border:1px solid var(--warn);border-radius:8px;padding:8px 12px;margin:12px 0}
-.callout{border-radius:6px;padding:4px 8px;background:var(--c-bg);color:var(--c);white-space:pre-wrap;
-overflow-wrap:anywhere}
-.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:12px 14px}
-.bars{display:grid;grid-template-columns:minmax(0,260px) 1fr 90px;gap:4px 10px;align-items:center;
-max-height:460px;overflow-y:auto}
-.bar-label{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-family:var(--mono);font-size:12px}
-.track{position:relative;height:14px;background:var(--bg);border-radius:4px}
-.bar{position:absolute;top:2px;height:10px;border-radius:3px;background:var(--tool);min-width:3px}
-.bar.bad{background:var(--bad)}
-.bar.open{background:repeating-linear-gradient(45deg,var(--warn),var(--warn) 4px,var(--warn-bg) 4px,var(--warn-bg) 8px)}
-.bar-dur{text-align:right;color:var(--muted);font-size:12px;white-space:nowrap}
-.axis{display:flex;justify-content:space-between;color:var(--muted);font-size:11px;margin-top:6px}
-table{width:100%;border-collapse:collapse;background:var(--card)}
-th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line)}
-th{color:var(--muted);font-weight:600;font-size:12px}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-td.bad{color:var(--bad);font-weight:600}
-.timeline{list-style:none;margin:0;padding:0 0 0 34px;position:relative}
-.timeline:before{content:"";position:absolute;left:11px;top:4px;bottom:4px;width:2px;background:var(--line)}
-.event{position:relative;margin:0 0 12px;--accent:var(--info)}
-.ev-ok{--accent:var(--ok)}.ev-bad{--accent:var(--bad)}.ev-warn{--accent:var(--warn)}
-.ev-tool{--accent:var(--tool)}.ev-model{--accent:var(--model)}.ev-info{--accent:var(--info)}
-.marker{position:absolute;left:-34px;top:8px;width:30px;text-align:center}
-.dot{display:block;width:12px;height:12px;margin:0 auto;border-radius:50%;background:var(--accent);
-border:2px solid var(--card);box-shadow:0 0 0 1px var(--accent)}
-.seq{display:block;font-size:10px;color:var(--muted);font-family:var(--mono)}
-.card{background:var(--card);border:1px solid var(--line);border-left:4px solid var(--accent);
-border-radius:8px;padding:8px 12px}
-.head{display:flex;gap:10px;align-items:center;flex-wrap:wrap}
-.rel{font-weight:600}.clock{color:var(--muted);font-family:var(--mono);font-size:12px;margin-left:auto}
-.kv{display:grid;grid-template-columns:130px 1fr;gap:8px;margin-top:6px}
-.k{color:var(--muted)}.v{overflow-wrap:anywhere;min-width:0}
-.chip{background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:0 5px;margin-right:4px}
-pre{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}
-pre.cmd{background:#0f172a;color:#e2e8f0;border-radius:6px;padding:6px 8px}
-details{margin-top:8px}
-summary{cursor:pointer;color:var(--muted);font-size:12px}
-details pre{max-height:320px;overflow:auto;background:var(--bg);border-radius:6px;padding:8px;margin-top:4px}
-.gap{margin:0 0 12px;padding:8px 12px;border:1px dashed var(--warn);border-radius:8px;
-background:var(--warn-bg);color:#78350f}
-.more{color:var(--muted);font-size:12px;margin-top:4px}
-footer{color:var(--muted);font-size:12px;margin-top:28px}
-)css";
 
 class PageRenderer {
  public:
@@ -475,7 +578,7 @@ class PageRenderer {
       : path_(std::move(trace_path)),
         options_(options),
         summary_(summary),
-        tools_(std::max<size_t>(options.max_timeline_bars, 1)) {}
+        tools_(std::max<size_t>(options.max_timeline_bars, 1), options.long_run_rows) {}
 
   absl::Status Run(RenderStats* stats, std::string* page);
 
@@ -567,9 +670,10 @@ class PageRenderer {
     Escaped(text);
     Raw("</span>");
   }
-  void Output(std::string_view label, std::optional<std::string_view> text) {
+  // A failure's output is open: the stderr that says why is on the page.
+  void Output(std::string_view label, std::optional<std::string_view> text, bool open = false) {
     if (!text || text->empty()) return;
-    Raw("<details class=\"out\"><summary>");
+    Raw(open ? "<details class=\"out\" open><summary>" : "<details class=\"out\"><summary>");
     Escaped(label);
     Raw(" (");
     Raw(Thousands(Utf8Chars(*text)));
@@ -578,8 +682,49 @@ class PageRenderer {
     Raw("</pre></details>");
   }
 
+  // The median of `samples` ("≈" when they are some of `timed` values).
+  void MedianText(const std::vector<int64_t>& samples, uint64_t timed) {
+    if (samples.empty()) {
+      Raw("—");
+      return;
+    }
+    if (timed > samples.size()) Raw("≈ ");
+    Raw(HumanDuration(Median(samples)));
+  }
+  // `#123` linking to the event's card when the page shows it.
+  void SeqLink(uint64_t seq) {
+    const bool shown = shown_seqs_.count(seq) > 0;
+    Raw(shown ? Cat("<a class=\"seq-link\" href=\"#seq-", seq, "\">#", seq, "</a>")
+              : Cat("<span class=\"seq-link\">#", seq, "</span>"));
+  }
+  void KvPath(std::string_view key, std::optional<std::string_view> value) {
+    if (!value) return;
+    KvOpen(key);
+    Raw("<code class=\"path\">");
+    CutText(*value, options_.field_bytes);
+    Raw("</code>");
+    KvClose();
+  }
+  // A tool's command, or its path for a file tool.
+  void KvCommand(element p) {
+    const std::optional<std::string_view> command = StrField(p, "command");
+    if (!command) return;
+    const std::optional<std::string_view> file_path = StrField(p, "file_path");
+    if (IsPathTool(StrField(p, "tool").value_or("")) || (file_path && *file_path == *command)) {
+      KvPath("path", command);
+    } else {
+      KvPre("command", command);
+    }
+  }
+
+  void Prepass(const MappedView& view, TraceReader::ScanResult* scan);
   void Hero(uint64_t events, uint64_t omitted);
+  void HostSection();
   void Stats();
+  void PolicySection();
+  void UsageSection();
+  void SlowTable();
+  void Filters();
   void ToolSections();
   void RenderEvent(const EventView& e, element payload);
   void EventBody(const EventView& e, element payload);
@@ -592,11 +737,259 @@ class PageRenderer {
   const RenderOptions& options_;
   const TraceSummary& summary_;
   ToolTracker tools_;
+  ModelTracker models_;
+  HostContext host_;
+  bool any_exit_code_ = false;  // some tool.result has an exit_code
+  std::optional<absl::StatusOr<PolicyReport>> policy_;
   EventParser render_parser_;
   std::string* out_ = nullptr;
   Gap gap_;
   uint64_t shown_ = 0;
+  std::unordered_set<uint64_t> shown_seqs_;
 };
+
+void PageRenderer::Prepass(const MappedView& view, TraceReader::ScanResult* scan) {
+  EventParser parser;
+  int64_t last_ts = summary_.first_ts_ms;
+  *scan = ScanRange(
+      view, parser, 0, view.size, 1,
+      [&](const EventView& e) {
+        last_ts = e.ts_ms;
+        const element payload = parser.payload();
+        switch (e.kind) {
+          case EventKind::kToolCall:
+            tools_.Call(e, payload);
+            break;
+          case EventKind::kToolResult:
+            tools_.Result(e, payload);
+            if (IntField(payload, "exit_code") || StrField(payload, "exit_code")) {
+              any_exit_code_ = true;
+            }
+            break;
+          case EventKind::kModelCall:
+            models_.Call(e, payload);
+            break;
+          default:
+            break;
+        }
+        host_.Observe(e, payload);
+        return true;
+      },
+      [](const LineError&) { return false; });
+  tools_.Finish(last_ts);
+}
+
+void PageRenderer::HostSection() {
+  if (!host_.hook && host_.session.empty()) return;
+  auto row = [&](std::string_view key, const std::string& value, std::string_view css) {
+    Raw("<dt>");
+    Raw(key);
+    Raw("</dt><dd>");
+    if (value.empty()) {
+      Raw("<span class=\"more\">not sent by the host</span>");
+    } else {
+      Raw(Cat("<code class=\"", css, "\">"));
+      Escaped(value);
+      Raw("</code>");
+    }
+    Raw("</dd>");
+  };
+  std::string model = host_.model;
+  if (model.empty()) {
+    for (const std::string& m : summary_.models) model = model.empty() ? m : Cat(model, ", ", m);
+  }
+  Raw("<section class=\"host\"><h2>Session</h2><div class=\"panel\"><dl>");
+  row("host", host_.host, "chip");
+  row("model", model, "chip");
+  row("session", host_.session, "chip");
+  row("cwd", host_.cwd, "path");
+  Raw("</dl></div></section>\n");
+}
+
+void PageRenderer::PolicySection() {
+  if (!policy_) return;
+  constexpr size_t kMaxListed = 50;
+  Raw("<section class=\"policy\"><h2>Policy check</h2>");
+  if (!policy_->ok()) {
+    Raw("<div class=\"panel verdict warn\"><span class=\"badge lg warn\">not checked</span>"
+        "<p>policy-check cannot judge this trace: ");
+    const auto message = policy_->status().message();
+    Escaped(std::string_view(message.data(), message.size()));
+    Raw("</p></div></section>\n");
+    return;
+  }
+  const PolicyReport& r = **policy_;
+  const bool clean = r.violations.empty();
+  Raw(clean ? "<div class=\"panel verdict ok\"><span class=\"badge lg ok\">clean</span> "
+              "no violation of the policy rules"
+            : "<div class=\"panel verdict bad\"><span class=\"badge lg bad\">");
+  if (!clean) {
+    Raw(Cat(Thousands(r.violations.size()), " violation(s)</span>"));
+    Raw("<ul>");
+    for (size_t i = 0; i < r.violations.size() && i < kMaxListed; ++i) {
+      const PolicyViolation& v = r.violations[i];
+      Raw("<li>");
+      SeqLink(v.seq);
+      Raw(" <code>");
+      Escaped(PolicyRuleName(v.rule));
+      Raw("</code> ");
+      CutText(v.message, options_.field_bytes);
+      Raw("</li>");
+    }
+    if (r.violations.size() > kMaxListed) {
+      Raw(Cat("<li class=\"more\">… ", Thousands(r.violations.size() - kMaxListed), " more</li>"));
+    }
+    Raw("</ul>");
+  }
+  if (!r.host_approvals.empty()) {
+    Raw(Cat("<p>", Thousands(r.host_approvals.size()),
+            " call(s) approved by the host (asked, then ran):</p><ul>"));
+    for (size_t i = 0; i < r.host_approvals.size() && i < kMaxListed; ++i) {
+      const HostApproval& a = r.host_approvals[i];
+      Raw("<li>");
+      SeqLink(a.call_seq);
+      Raw(" ");
+      CutText(a.message, options_.field_bytes);
+      Raw("</li>");
+    }
+    if (r.host_approvals.size() > kMaxListed) {
+      Raw(Cat("<li class=\"more\">… ", Thousands(r.host_approvals.size() - kMaxListed),
+              " more</li>"));
+    }
+    Raw("</ul>");
+  }
+  if (r.open) Raw("<p class=\"more\">The trace is open (no run.finished): checked as it is.</p>");
+  Raw("<p class=\"more\">The verdict of <code>traceframe policy-check --file ");
+  Escaped(ShellQuote(path_));
+  Raw("</code> (rules: docs/hooks.md, \"Policy rules\").</p></div></section>\n");
+}
+
+void PageRenderer::UsageSection() {
+  const std::vector<std::pair<std::string, const ModelStats*>> rows = models_.Rows();
+  if (rows.empty() && !summary_.usage.any()) return;
+  const TokenUsage& u = summary_.usage;
+  Raw("<section class=\"usage\"><h2>Token usage</h2><div class=\"panel\">");
+  if (u.any()) {
+    Raw("<table><thead><tr><th class=\"n\">input</th><th class=\"n\">cached input</th>"
+        "<th class=\"n\">cache writes</th><th class=\"n\">output</th>"
+        "<th class=\"n\">reasoning output</th></tr></thead><tbody><tr><td class=\"n\">");
+    Raw(Thousands(u.input_tokens));
+    Raw("</td><td class=\"n\">");
+    Raw(Thousands(u.cache_read_input_tokens));
+    Raw("</td><td class=\"n\">");
+    Raw(Thousands(u.cache_creation_input_tokens));
+    Raw("</td><td class=\"n\">");
+    Raw(Thousands(u.output_tokens));
+    Raw("</td><td class=\"n\">");
+    Raw(Thousands(u.reasoning_output_tokens));
+    Raw("</td></tr></tbody></table>");
+    TokenUsage per_call;
+    for (const auto& [name, m] : rows) per_call += m->usage;
+    Raw(per_call == u ? "<p class=\"more\">The run's total: the sum over its model calls.</p>"
+                      : "<p class=\"more\">The run's total as run.finished gives it (the host "
+                        "reports totals, not each call).</p>");
+  } else {
+    Raw("<p class=\"more\">No token counts in this trace (no <code>usage</code> on its model "
+        "calls).</p>");
+  }
+  if (!rows.empty()) {
+    Raw("<table><thead><tr><th>model</th><th class=\"n\">calls</th><th class=\"n\">input "
+        "tokens</th><th class=\"n\">output tokens</th><th class=\"n\">median latency</th></tr>"
+        "</thead><tbody>\n");
+    for (const auto& [name, m] : rows) {
+      Raw("<tr><td><code>");
+      Escaped(name);
+      Raw("</code> ");
+      SeqLink(m->first_seq);
+      Raw("</td><td class=\"n\">");
+      Raw(Thousands(m->calls));
+      Raw("</td><td class=\"n\">");
+      Raw(m->with_usage > 0 ? Thousands(m->usage.input_tokens) : "—");
+      Raw("</td><td class=\"n\">");
+      Raw(m->with_usage > 0 ? Thousands(m->usage.output_tokens) : "—");
+      Raw("</td><td class=\"n\">");
+      MedianText(m->samples, m->timed);
+      Raw("</td></tr>\n");
+    }
+    Raw("</tbody></table><p class=\"more\">Latency: <code>duration_ms</code> or "
+        "<code>latency_ms</code> on model.call payloads; tokens: each call's <code>usage</code> "
+        "(docs/format.md, \"Token usage\").</p>");
+  }
+  Raw("</div></section>\n");
+}
+
+void PageRenderer::SlowTable() {
+  auto table = [&](const std::vector<Bar>& rows) {
+    Raw("<table><thead><tr><th>call</th><th>tool</th><th>command</th>"
+        "<th class=\"n\">duration</th><th>result</th></tr></thead><tbody>\n");
+    for (const Bar& b : rows) {
+      Raw("<tr><td>");
+      SeqLink(b.seq);
+      Raw("</td><td><code>");
+      Escaped(b.tool);
+      Raw(IsPathTool(b.tool) ? "</code></td><td><code class=\"path\">" : "</code></td><td><code>");
+      Escaped(b.command);
+      Raw("</code></td><td class=\"n\">");
+      Escaped(b.timed || b.state == 2 ? HumanDuration(b.duration_ms) : std::string("—"));
+      Raw("</td><td>");
+      Badge(b.state == 0   ? "ok"
+            : b.state == 1 ? "bad"
+                           : "warn",
+            b.state == 0   ? "success"
+            : b.state == 1 ? "failed"
+                           : "no result");
+      Raw("</td></tr>\n");
+    }
+    Raw("</tbody></table>");
+  };
+  Raw("<section class=\"tool-timeline\"><h2>Tool calls</h2><div class=\"panel\">"
+      "<p class=\"more\">");
+  Raw(Thousands(tools_.drawn_total()));
+  Raw(" tool calls: too many for a bar each. The slowest and the failed ones, each linked to "
+      "its event:</p><h3>Slowest</h3>");
+  table(tools_.Slowest());
+  Raw("<h3>Failed</h3>");
+  if (tools_.failed_total() == 0) {
+    Raw("<p class=\"more\">None failed.</p>");
+  } else {
+    if (tools_.failed_total() > tools_.failed().size()) {
+      Raw(Cat("<p class=\"more\">The first ", Thousands(tools_.failed().size()), " of ",
+              Thousands(tools_.failed_total()), " failed calls.</p>"));
+    }
+    table(tools_.failed());
+  }
+  Raw("</div></section>\n");
+}
+
+void PageRenderer::Filters() {
+  struct Group {
+    std::string_view id, label;
+    uint64_t count;
+  };
+  const TraceSummary& s = summary_;
+  const Group groups[] = {{"all", "all", 1},
+                          {"problem", "errors only", 1},
+                          {"run", "run", 1},
+                          {"model", "model calls", s.model_calls},
+                          {"tool", "tools", s.tool_calls + s.tool_results},
+                          {"perm", "permissions", s.permission_decisions},
+                          {"error", "error events", s.errors},
+                          {"dev", "deviations", s.deviations}};
+  // Radio inputs before the section: CSS hides what the checked one leaves
+  // out (render_style.h); no script.
+  for (const Group& g : groups) {
+    if (g.count == 0) continue;
+    Raw(Cat("<input type=\"radio\" name=\"filter\" class=\"fl\" id=\"f-", g.id, "\"",
+            g.id == "all" ? " checked" : "", " aria-label=\"show ", g.label, "\">"));
+  }
+  Raw("\n<section class=\"timeline-wrap\"><h2>Timeline</h2>\n<div class=\"filters\">"
+      "<span class=\"k\">show</span>");
+  for (const Group& g : groups) {
+    if (g.count == 0) continue;
+    Raw(Cat("<label for=\"f-", g.id, "\">", g.label, "</label>"));
+  }
+  Raw("</div>\n");
+}
 
 std::string PageRenderer::InspectCommand(const Gap& gap) const {
   return Cat("traceframe inspect --file ", ShellQuote(path_), " --from-seq ", gap.first_seq,
@@ -681,27 +1074,35 @@ void PageRenderer::Hero(uint64_t events, uint64_t omitted) {
 
 void PageRenderer::Stats() {
   const TraceSummary& s = summary_;
-  auto card = [&](std::string_view accent, const std::string& value, std::string_view label) {
+  auto card = [&](std::string_view accent, const std::string& value, std::string_view label,
+                  const std::string& exact = std::string()) {
     Raw("<div class=\"stat ");
     Raw(accent);
+    if (!exact.empty() && exact != value) {  // a compacted count keeps its exact figure
+      Raw("\" title=\"");
+      Escaped(Cat(exact, " ", label));
+    }
     Raw("\"><span class=\"num\">");
     Escaped(value);
     Raw("</span><span class=\"lbl\">");
     Raw(label);
     Raw("</span></div>");
   };
+  auto count = [&](std::string_view accent, uint64_t n, std::string_view label) {
+    card(accent, Compact(n), label, Thousands(n));
+  };
   Raw("<section class=\"stats\">");
-  card("", Thousands(s.events), "events");
-  card("model", Thousands(s.model_calls), "model calls");
-  card("tool", Thousands(s.tool_calls), "tool calls");
-  card("tool", Thousands(s.tool_results), "tool results");
-  card(s.tool_failures > 0 ? "bad" : "", Thousands(s.tool_failures), "tool failures");
-  card("info", Thousands(s.permission_decisions), "permissions");
-  card(s.errors > 0 ? "bad" : "", Thousands(s.errors), "errors");
-  if (s.deviations > 0) card("dev", Thousands(s.deviations), "deviations");
+  count("", s.events, "events");
+  count("model", s.model_calls, "model calls");
+  count("tool", s.tool_calls, "tool calls");
+  count("tool", s.tool_results, "tool results");
+  count(s.tool_failures > 0 ? "bad" : "", s.tool_failures, "tool failures");
+  count("info", s.permission_decisions, "permissions");
+  count(s.errors > 0 ? "bad" : "", s.errors, "errors");
+  if (s.deviations > 0) count("dev", s.deviations, "deviations");
   if (s.usage.any()) {
-    card("model", Thousands(s.usage.input_tokens), "input tokens");
-    card("model", Thousands(s.usage.output_tokens), "output tokens");
+    count("model", s.usage.input_tokens, "input tokens");
+    count("model", s.usage.output_tokens, "output tokens");
   }
   card("", HumanDuration(s.duration_ms()), "duration");
   Raw("</section>\n");
@@ -712,44 +1113,52 @@ void PageRenderer::ToolSections() {
   if (bars.empty() && tools_.tools().empty()) return;
   const int64_t first = summary_.first_ts_ms;
   const int64_t span = std::max<int64_t>(1, SatSub(summary_.last_ts_ms, first));
-  Raw("<section class=\"tool-timeline\"><h2>Tool calls</h2><div class=\"panel\">");
-  if (tools_.drawn_total() > bars.size()) {
-    Raw("<p class=\"more\">");
-    Raw(Thousands(bars.size()));
-    Raw(" of ");
-    Raw(Thousands(tools_.drawn_total()));
-    Raw(" tool calls drawn: the first ones and the slowest of the rest.</p>");
+  if (tools_.drawn_total() > options_.long_run_bars) {
+    SlowTable();
+  } else {
+    Raw("<section class=\"tool-timeline\"><h2>Tool calls</h2><div class=\"panel\">");
+    if (tools_.drawn_total() > bars.size()) {
+      Raw("<p class=\"more\">");
+      Raw(Thousands(bars.size()));
+      Raw(" of ");
+      Raw(Thousands(tools_.drawn_total()));
+      Raw(" tool calls drawn: the first ones and the slowest of the rest.</p>");
+    }
+    Raw("<div class=\"bars\">");
+    for (const Bar& b : bars) {
+      const double left = std::clamp(
+          static_cast<double>(SatSub(b.start_ms, first)) * 100.0 / static_cast<double>(span), 0.0,
+          100.0);
+      const double width =
+          std::clamp(static_cast<double>(b.duration_ms) * 100.0 / span, 0.0, 100.0 - left);
+      const char* css = b.state == 0 ? "bar ok" : b.state == 1 ? "bar bad" : "bar open";
+      const std::string label =
+          Cat("#", b.seq, " ", b.tool, b.command.empty() ? "" : " ", b.command);
+      const std::string dur = b.state == 2 ? Cat(HumanDuration(b.duration_ms), " (no result)")
+                              : b.timed    ? HumanDuration(b.duration_ms)
+                                           : std::string("—");
+      Raw("<span class=\"bar-label\" title=\"");
+      Escaped(label);
+      Raw("\">");
+      const bool linked = shown_seqs_.count(b.seq) > 0;
+      if (linked) Raw(Cat("<a href=\"#seq-", b.seq, "\">"));
+      Escaped(label);
+      if (linked) Raw("</a>");
+      Raw("</span><div class=\"track\"><div class=\"");
+      Raw(css);
+      char style[96];
+      std::snprintf(style, sizeof(style), "\" style=\"left:%.3f%%;width:%.3f%%\" title=\"", left,
+                    width);
+      Raw(style);
+      Escaped(Cat(label, " · ", dur));
+      Raw("\"></div></div><span class=\"bar-dur\">");
+      Escaped(dur);
+      Raw("</span>\n");
+    }
+    Raw("</div><div class=\"axis\"><span>+0 ms</span><span>+");
+    Escaped(HumanDuration(span));
+    Raw("</span></div></div></section>\n");
   }
-  Raw("<div class=\"bars\">");
-  for (const Bar& b : bars) {
-    const double left = std::clamp(
-        static_cast<double>(SatSub(b.start_ms, first)) * 100.0 / static_cast<double>(span), 0.0,
-        100.0);
-    const double width =
-        std::clamp(static_cast<double>(b.duration_ms) * 100.0 / span, 0.0, 100.0 - left);
-    const char* css = b.state == 0 ? "bar ok" : b.state == 1 ? "bar bad" : "bar open";
-    const std::string label = Cat("#", b.seq, " ", b.tool, b.command.empty() ? "" : " ", b.command);
-    const std::string dur = b.state == 2 ? Cat(HumanDuration(b.duration_ms), " (no result)")
-                            : b.timed    ? HumanDuration(b.duration_ms)
-                                         : std::string("—");
-    Raw("<span class=\"bar-label\" title=\"");
-    Escaped(label);
-    Raw("\">");
-    Escaped(label);
-    Raw("</span><div class=\"track\"><div class=\"");
-    Raw(css);
-    char style[96];
-    std::snprintf(style, sizeof(style), "\" style=\"left:%.3f%%;width:%.3f%%\" title=\"", left,
-                  width);
-    Raw(style);
-    Escaped(Cat(label, " · ", dur));
-    Raw("\"></div></div><span class=\"bar-dur\">");
-    Escaped(dur);
-    Raw("</span>\n");
-  }
-  Raw("</div><div class=\"axis\"><span>+0 ms</span><span>+");
-  Escaped(HumanDuration(span));
-  Raw("</span></div></div></section>\n");
 
   // Per-tool table, slowest total first: where a harness author's time went.
   std::vector<std::pair<std::string, const ToolStats*>> rows;
@@ -765,7 +1174,11 @@ void PageRenderer::ToolSections() {
   for (const auto& [name, s] : rows) {
     Raw("<tr><td><code>");
     Escaped(name);
-    Raw("</code></td><td class=\"n\">");
+    Raw("</code>");
+    if (shown_seqs_.count(s->first_seq) > 0) {
+      Raw(Cat(" <a class=\"seq-link\" href=\"#seq-", s->first_seq, "\">first</a>"));
+    }
+    Raw("</td><td class=\"n\">");
     Raw(Thousands(s->calls));
     Raw("</td><td class=\"n\">");
     Raw(Thousands(s->results));
@@ -774,20 +1187,7 @@ void PageRenderer::ToolSections() {
     Raw("</td><td class=\"n\">");
     Raw(s->timed > 0 ? HumanDuration(s->total_ms) : "—");
     Raw("</td><td class=\"n\">");
-    if (s->samples.empty()) {
-      Raw("—");
-    } else {
-      std::vector<int64_t> v = s->samples;
-      const size_t mid = v.size() / 2;
-      std::nth_element(v.begin(), v.begin() + mid, v.end());
-      int64_t median = v[mid];
-      if (v.size() % 2 == 0) {
-        const int64_t lower = *std::max_element(v.begin(), v.begin() + mid);
-        median = lower + (median - lower) / 2;
-      }
-      if (s->timed > v.size()) Raw("≈ ");
-      Raw(HumanDuration(median));
-    }
+    MedianText(s->samples, s->timed);
     Raw("</td></tr>\n");
   }
   Raw("</tbody></table></section>\n");
@@ -820,7 +1220,7 @@ void PageRenderer::EventBody(const EventView& e, element p) {
       break;
     case EventKind::kToolCall: {
       if (auto tool = StrField(p, "tool")) KvBadge("tool", "tool", *tool);
-      KvPre("command", StrField(p, "command"));
+      KvCommand(p);
       simdjson::dom::array argv;
       if (!p["argv"].get_array().get(argv) && argv.size() > 0) {
         KvOpen("argv");
@@ -845,6 +1245,16 @@ void PageRenderer::EventBody(const EventView& e, element p) {
         }
         KvClose();
       }
+      if (const PairLink* link = tools_.Link(e.seq)) {
+        KvOpen("result");
+        Raw("<span class=\"pair\">");
+        Raw(Cat("<a class=\"seq-link\" href=\"#seq-", link->partner, "\">#", link->partner,
+                "</a>"));
+        Badge(link->state == 1 ? "bad" : "ok", link->state == 1 ? "failed" : "success");
+        if (link->timed) Escaped(HumanDuration(link->duration_ms));
+        Raw("</span>");
+        KvClose();
+      }
       break;
     }
     case EventKind::kToolResult: {
@@ -857,13 +1267,21 @@ void PageRenderer::EventBody(const EventView& e, element p) {
       } else {
         KvBadge("result", "warn", "unknown");
       }
+      if (const PairLink* link = tools_.Link(e.seq)) {
+        KvOpen("call");
+        Raw(Cat("<a class=\"seq-link\" href=\"#seq-", link->partner, "\">#", link->partner,
+                "</a>"));
+        KvClose();
+      }
       if (auto tool = StrField(p, "tool")) KvBadge("tool", "tool", *tool);
-      KvPre("command", StrField(p, "command"));
+      KvCommand(p);
       if (code) {
         KvBadge("exit code", *code == 0 ? "ok" : "bad", Cat("exit ", *code));
       } else if (auto text = StrField(p, "exit_code")) {
         KvBadge("exit code", "warn", Cat("exit ", CutUtf8(*text, 32)));
-      } else {
+      } else if (any_exit_code_) {
+        // Only where the trace has exit codes elsewhere: a host that never
+        // sends one (most hooks) gets no badge saying so on every result.
         KvBadge("exit code", "warn", "exit —");
       }
       if (auto ms = IntField(p, "duration_ms")) KvText("duration", HumanDuration(*ms));
@@ -878,10 +1296,11 @@ void PageRenderer::EventBody(const EventView& e, element p) {
       } else if (auto message = StrField(p["error"], "message")) {
         KvCallout("error", message);
       }
+      const bool failed = e.tool_failed;
       Output("stdout", StrField(p, "stdout_preview"));
-      Output("stderr", StrField(p, "stderr_preview"));
-      Output("output", StrField(p, "output"));
-      Output("stderr", StrField(p, "stderr"));
+      Output("stderr", StrField(p, "stderr_preview"), failed);
+      Output("output", StrField(p, "output"), failed);
+      Output("stderr", StrField(p, "stderr"), failed);
       break;
     }
     case EventKind::kPermissionDecision: {
@@ -930,19 +1349,23 @@ void PageRenderer::RenderEvent(const EventView& e, element payload) {
   FlushGap();
   std::string_view accent = "ev-info";
   std::string_view kind_css = "info";
+  std::string_view group = "k-run";  // the CSS filter group (render_style.h)
   switch (e.kind) {
     case EventKind::kRunStarted:
       break;
     case EventKind::kModelCall:
       accent = "ev-model";
       kind_css = "model";
+      group = "k-model";
       break;
     case EventKind::kToolCall:
       accent = "ev-tool";
       kind_css = "tool";
+      group = "k-tool";
       break;
     case EventKind::kToolResult: {
       kind_css = "tool";
+      group = "k-tool";
       std::optional<bool> success = BoolField(payload, "success");
       std::optional<int64_t> code = IntField(payload, "exit_code");
       const bool ok = success.value_or(false) || (!success && code && *code == 0);
@@ -954,16 +1377,19 @@ void PageRenderer::RenderEvent(const EventView& e, element payload) {
       accent = c == DecisionClass::kAllow  ? "ev-ok"
                : c == DecisionClass::kDeny ? "ev-bad"
                                            : "ev-warn";
+      group = "k-perm";
       break;
     }
     case EventKind::kError:
       accent = "ev-bad";
       kind_css = "bad";
+      group = "k-error";
       break;
     case EventKind::kAgentGuess:
     case EventKind::kPlanDeviation:
       accent = "ev-dev";
       kind_css = "dev";
+      group = "k-dev";
       break;
     case EventKind::kRunFinished: {
       const std::string_view status = StrField(payload, "status").value_or("");
@@ -973,8 +1399,11 @@ void PageRenderer::RenderEvent(const EventView& e, element payload) {
   }
   char seq[32];
   std::snprintf(seq, sizeof(seq), "#%03llu", static_cast<unsigned long long>(e.seq));
-  Raw(Cat("<li class=\"event ", accent, "\" id=\"seq-", e.seq,
-          "\"><div class=\"marker\"><span class=\"dot\"></span><span class=\"seq\">", seq,
+  const bool problem =
+      Notable(e, payload) || (e.kind == EventKind::kRunFinished && accent == "ev-bad");
+  shown_seqs_.insert(e.seq);
+  Raw(Cat("<li class=\"event ", accent, " ", group, problem ? " problem" : "", "\" id=\"seq-",
+          e.seq, "\"><div class=\"marker\"><span class=\"dot\"></span><span class=\"seq\">", seq,
           "</span></div><div class=\"card\"><div class=\"head\"><span class=\"badge ", kind_css,
           "\">", EventKindName(e.kind), "</span><span class=\"rel\">+"));
   Escaped(HumanDuration(SatSub(e.ts_ms, summary_.first_ts_ms)));
@@ -1010,21 +1439,27 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
   const size_t middle_budget = options_.max_page_bytes * 20 / 100;
   const size_t tail_budget = options_.max_page_bytes * 32 / 100;
 
+  // The figures the cards need before they are drawn (a call's card shows
+  // its result, which comes later in the trace).
+  TraceReader::ScanResult scan;
+  Prepass(view, &scan);
+  if (scan.error) {
+    return absl::DataLossError(Cat(DescribeLineError(*scan.error), " in ", path_));
+  }
+  // The verdict is policy-check's own (same function, same rules).
+  policy_ = CheckPolicy(path_, PolicyOptions());
+
   std::string events_html;
   out_ = &events_html;
   std::deque<RingEntry> ring;
   uint64_t head_shown = 0;
   uint64_t total = 0;
-  int64_t last_ts = summary_.first_ts_ms;
   EventParser scan_parser;
-  TraceReader::ScanResult scan = ScanRange(
+  scan = ScanRange(
       view, scan_parser, 0, view.size, 1,
       [&](const EventView& e) {
         ++total;
-        last_ts = e.ts_ms;
         const element payload = scan_parser.payload();
-        if (e.kind == EventKind::kToolCall) tools_.Call(e, payload);
-        if (e.kind == EventKind::kToolResult) tools_.Result(e, payload);
         if (head_shown < options_.head_events && events_html.size() < head_budget) {
           RenderEvent(e, payload);
           ++head_shown;
@@ -1046,7 +1481,6 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
   if (scan.error) {
     return absl::DataLossError(Cat(DescribeLineError(*scan.error), " in ", path_));
   }
-  tools_.Finish(last_ts);
 
   // The tail, newest first until its budget is spent, then in trace order.
   // The gap before it is set aside so that rendering a tail event does not
@@ -1063,6 +1497,7 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
     RenderAt(view, ring[keep_from - 1]);
     if (tail_bytes + html.size() > tail_budget) {
       shown_ = before;
+      shown_seqs_.erase(ring[keep_from - 1].seq);
       break;
     }
     tail_bytes += html.size();
@@ -1084,15 +1519,17 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
       "<title>traceframe report - ");
   Escaped(summary_.run_id);
   Raw("</title><style>");
-  Raw(kCss);
-  // Only traces that use them get the newer rules, so the page of a trace
-  // without deviations or tokens stays byte-identical (docs/format.md).
-  if (summary_.deviations > 0) Raw(kDeviationCss);
+  Raw(internal::kRenderCss);
+  // Only traces with deviations get their accent (a pink no other kind uses).
+  if (summary_.deviations > 0) Raw(internal::kDeviationCss);
   Raw("</style></head>\n<body><main>\n");
   Hero(total, omitted);
+  HostSection();
   Stats();
+  PolicySection();
+  UsageSection();
   ToolSections();
-  Raw("<section class=\"timeline-wrap\"><h2>Timeline</h2>\n");
+  Filters();
   if (omitted > 0) {
     Raw("<p class=\"more\">");
     Raw(Thousands(omitted));
