@@ -1,5 +1,5 @@
 // TraceRecorder: the in-process writer for harnesses that emit many events
-// (design.md §4, "In-process recorder").
+// (docs/harness-integration.md, "The C++ TraceRecorder").
 //
 // A recorder owns one open trace for its whole lifetime. Producer threads call
 // the event methods concurrently without taking a lock: each call claims the

@@ -1,4 +1,4 @@
-// RecordStream: the TraceRecorder behind a pipe (design.md §8, issue #16;
+// RecordStream: the TraceRecorder behind a pipe (issue #16;
 // docs/harness-integration.md). `traceframe record --stream` is this function
 // on stdin/stdout/stderr; a C++ program can drive it from any fd triple.
 //
@@ -56,8 +56,8 @@ struct StreamOptions {
   // Create the trace with run.started for this run id (an existing non-empty
   // trace is an AlreadyExists error). Unset: continue an existing open trace.
   std::optional<std::string> init_run_id;
-  // With init_run_id: labels ({K: V} under "labels" in run.started, design.md
-  // §8, via RecorderOptions::labels: written in key order); a repeated key
+  // With init_run_id: labels ({K: V} under "labels" in run.started, docs/format.md
+  // "Labels", via RecorderOptions::labels: written in key order); a repeated key
   // keeps its last value.
   std::vector<std::pair<std::string, std::string>> labels;
   SyncPolicy sync = SyncPolicy::kBatch;

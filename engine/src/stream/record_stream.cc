@@ -9,7 +9,7 @@
 // and never run ahead of the disk. Both queues are bounded: the recorder's
 // ring blocks the reader when the disk falls behind, and the ack queue
 // blocks it when the ack reader does; either way the input pipe fills and
-// the producer waits (design.md §8: backpressure, nothing dropped).
+// the producer waits (docs/harness-integration.md: backpressure, nothing dropped).
 #include <poll.h>
 #include <unistd.h>
 

@@ -808,7 +808,7 @@ class TraceRecorder::Impl {
   }
 
   // Keeps the sidecar index current after a write of index_lines_ (noted
-  // while gathering), under the lock this recorder holds (design §6): O(1)
+  // while gathering), under the lock this recorder holds (docs/format.md, "Index (.idx)"): O(1)
   // per round, like a CLI append. Runs before the slots are freed, while the
   // lines the entries point into are still there.
   void UpdateIndex() {
