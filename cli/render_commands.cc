@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli.h"
+#include "progress.h"
 #include "traceframe/render.h"
 #include "traceframe/str_util.h"
 
@@ -20,7 +21,11 @@ void Install(CLI::App& app, Action& action) {
   cmd->add_option("--html", *html, "HTML file to write (atomically)")->required();
   cmd->callback([=, &action] {
     action = [=]() -> int {
-      absl::StatusOr<RenderStats> stats = RenderTraceToFile(*file, *html);
+      ProgressLine progress(Cat("rendering ", *file));
+      RenderOptions options;
+      options.progress = progress.Callback();
+      absl::StatusOr<RenderStats> stats = RenderTraceToFile(*file, *html, options);
+      progress.Clear();
       if (!stats.ok()) return ReportError(stats.status());
       std::vector<Field> fields = {
           {"file", *file}, {"html", *html}, {"events", Cat(stats->events)}};

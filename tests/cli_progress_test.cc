@@ -106,6 +106,8 @@ TEST_F(CliProgressTest, LongPassesShowPercentOnATerminalAndEraseIt) {
       {{"ledger", "rebuild", "--dir", "runs", "--out", "l.traceframe"},
        "ledger rebuild runs: 100% ("},
       {{"index", "rebuild", "--file", "runs/t.traceframe"}, "indexing runs/t.traceframe: 100% ("},
+      {{"render", "--file", "runs/t.traceframe", "--html", "page.html"},
+       "rendering runs/t.traceframe: 100% ("},
   };
   for (const Case& c : cases) {
     // No index: summary has to read the trace.

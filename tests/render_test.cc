@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -63,6 +65,28 @@ TEST(RenderTest, RichTraceHasTheReferenceStructure) {  // R2 + RD1
         "one test failed", "gpt-5.5"}) {
     EXPECT_THAT(html, HasSubstr(needle)) << needle;
   }
+}
+
+// The three passes over the trace are reported as one: never backwards,
+// never past the trace's size, and ending exactly at it.
+TEST(RenderTest, ProgressEndsAtTheTraceSizeOnce) {
+  const std::string trace = RichTrace();
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  RenderOptions options;
+  options.progress = [&calls](uint64_t done, uint64_t total) { calls.emplace_back(done, total); };
+  EXPECT_FALSE(Render(trace, nullptr, options).empty());
+  ASSERT_FALSE(calls.empty());
+  uint64_t last = 0;
+  for (const auto& [done, total] : calls) {
+    EXPECT_EQ(total, trace.size());
+    EXPECT_GE(done, last);
+    EXPECT_LE(done, total);
+    last = done;
+  }
+  EXPECT_EQ(calls.back().first, trace.size());
+  EXPECT_EQ(std::count_if(calls.begin(), calls.end(),
+                          [&](const auto& c) { return c.first == trace.size(); }),
+            1);
 }
 
 TEST(RenderTest, ClockShowsTheDate) {  // §11.36

@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,10 @@ struct RenderOptions {
   // slowest and the failed calls (long_run_rows of each).
   size_t long_run_bars = 60;
   size_t long_run_rows = 25;
+  // Called now and then with (done, total) in bytes of the trace: the page
+  // takes three passes over it (figures, policy verdict, events), reported
+  // as one, so `done` reaches `total` once, at the end.
+  std::function<void(uint64_t done, uint64_t total)> progress = nullptr;
 };
 
 struct RenderStats {

@@ -28,6 +28,7 @@
 #include "traceframe/trace_reader.h"
 #include "traceframe/usage.h"
 #include "util/file_util.h"
+#include "util/progress.h"
 #include "util/shell_quote.h"
 #include "util/time_format.h"
 #include "util/utf8.h"
@@ -583,6 +584,16 @@ class PageRenderer {
   absl::Status Run(RenderStats* stats, std::string* page);
 
  private:
+  // The three passes over the trace, reported as one (RenderOptions::progress).
+  static constexpr uint64_t kPasses = 3;
+  void ReportProgress(uint64_t pass, uint64_t offset, uint64_t size) {
+    if (!options_.progress) return;
+    const uint64_t done = (pass * size + std::min(offset, size)) / kPasses;
+    if (done < reported_ + internal::kProgressStep && done != size) return;
+    reported_ = done;
+    options_.progress(done, size);
+  }
+
   struct RingEntry {
     uint64_t offset;
     uint64_t line_number;
@@ -746,6 +757,7 @@ class PageRenderer {
   Gap gap_;
   uint64_t shown_ = 0;
   std::unordered_set<uint64_t> shown_seqs_;
+  uint64_t reported_ = 0;  // progress: bytes last reported
 };
 
 void PageRenderer::Prepass(const MappedView& view, TraceReader::ScanResult* scan) {
@@ -755,6 +767,7 @@ void PageRenderer::Prepass(const MappedView& view, TraceReader::ScanResult* scan
       view, parser, 0, view.size, 1,
       [&](const EventView& e) {
         last_ts = e.ts_ms;
+        ReportProgress(0, e.byte_offset, view.size);
         const element payload = parser.payload();
         switch (e.kind) {
           case EventKind::kToolCall:
@@ -1447,7 +1460,13 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
     return absl::DataLossError(Cat(DescribeLineError(*scan.error), " in ", path_));
   }
   // The verdict is policy-check's own (same function, same rules).
-  policy_ = CheckPolicy(path_, PolicyOptions());
+  PolicyOptions policy_options;
+  if (options_.progress) {
+    policy_options.progress = [this, &view](uint64_t done, uint64_t total) {
+      ReportProgress(1, total == 0 ? view.size : done * view.size / total, view.size);
+    };
+  }
+  policy_ = CheckPolicy(path_, policy_options);
 
   std::string events_html;
   out_ = &events_html;
@@ -1459,6 +1478,7 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
       view, scan_parser, 0, view.size, 1,
       [&](const EventView& e) {
         ++total;
+        ReportProgress(2, e.byte_offset, view.size);
         const element payload = scan_parser.payload();
         if (head_shown < options_.head_events && events_html.size() < head_budget) {
           RenderEvent(e, payload);
@@ -1481,6 +1501,7 @@ absl::Status PageRenderer::Run(RenderStats* stats, std::string* page) {
   if (scan.error) {
     return absl::DataLossError(Cat(DescribeLineError(*scan.error), " in ", path_));
   }
+  ReportProgress(kPasses, 0, view.size);
 
   // The tail, newest first until its budget is spent, then in trace order.
   // The gap before it is set aside so that rendering a tail event does not
