@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "index/index_internal.h"
+#include "index/store.h"
 #include "test_util.h"
 #include "trace_gen.h"
 #include "traceframe/inspect.h"
@@ -158,6 +159,17 @@ TEST(IndexFormat, RebuildsTheCommittedExampleIndexesByteForByte) {
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(EncodeIndex(*decoded), committed) << example;
   }
+}
+
+// A failed index write names the index a user can look for, never the temp
+// file beside it (which is gone by then).
+TEST(IndexStore, AFailedWriteNamesTheIndexNotItsTempFile) {
+  TempDir dir;
+  const std::string trace = dir.File("missing-dir/t.traceframe");
+  absl::Status status = internal::WriteIndexBytes(trace, "bytes");
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr("failed to write index " + trace + ".idx"));
+  EXPECT_THAT(std::string(status.message()), ::testing::Not(HasSubstr(".tmp")));
 }
 
 TEST(IndexFormat, RejectsDamage) {

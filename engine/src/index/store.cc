@@ -74,10 +74,13 @@ absl::Status WriteIndexBytes(const std::string& trace_path, const std::string& b
   struct stat st;
   const mode_t mode = ::stat(trace_path.c_str(), &st) == 0 ? (st.st_mode & 0666) : 0600;
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (!fd.valid()) return ErrnoError(errno, "failed to create", tmp);
-  absl::Status status = WriteAll(fd.get(), bytes, tmp);
-  if (status.ok() && ::fchmod(fd.get(), mode) != 0)
-    status = ErrnoError(errno, "failed to chmod", tmp);
+  // Errors name the index, not the temp file beside it (a user knows the
+  // one, never the other); the temp file is gone when this returns.
+  if (!fd.valid()) return ErrnoError(errno, "failed to write index", path);
+  absl::Status status = WriteAll(fd.get(), bytes, path);
+  if (status.ok() && ::fchmod(fd.get(), mode) != 0) {
+    status = ErrnoError(errno, "failed to write index", path);
+  }
   fd.reset();
   // No fsync: the index is derived. After a crash, a short or garbage file
   // fails its checksums and is rebuilt.
