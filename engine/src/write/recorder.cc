@@ -638,15 +638,19 @@ class TraceRecorder::Impl {
         }
         // Written (or discarded after a failure): free the slots for the next
         // lap and wake producers blocked on a full ring.
-        // Release stores (plain moves on x86), then one full fence before the
-        // waiter check: the Dekker pairing with WaitForSlot needs the frees
-        // ordered before that load, not a locked instruction per slot.
+        // Release stores (plain moves on x86), then one read-modify-write of
+        // the waiter count, not a locked instruction per slot. The Dekker
+        // pairing with WaitForSlot: either this RMW comes first in the
+        // count's modification order, and the waiter's increment (also an
+        // RMW) synchronizes with it and then sees the frees; or the increment
+        // comes first and this RMW reads it and notifies. (An RMW rather than
+        // a fence: the C++ model states this without fences, and TSan, which
+        // the gate runs, does not model fences.)
         for (uint64_t i = next; i < end; ++i) {
           slots_[i & mask_].state.store(2 * (i + capacity_), std::memory_order_release);
         }
-        std::atomic_thread_fence(std::memory_order_seq_cst);
         next = end;
-        if (slot_waiters_.load(std::memory_order_seq_cst) > 0) {
+        if (slot_waiters_.fetch_add(0, std::memory_order_seq_cst) > 0) {
           std::lock_guard<std::mutex> lock(mu_);
           space_cv_.notify_all();
         }
