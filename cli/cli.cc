@@ -84,6 +84,19 @@ void AddLabelOption(CLI::App* cmd, std::vector<std::string>* labels) {
       ->type_name("K=V");
 }
 
+const CLI::Validator& NonNegative() {
+  static const CLI::Validator* const kNonNegative = new CLI::Validator(
+      [](std::string& value) -> std::string {
+        const size_t first = value.find_first_not_of(" \t");
+        if (first != std::string::npos && value[first] == '-') {
+          return "must not be negative: " + value;
+        }
+        return "";
+      },
+      "", "NONNEGATIVE");
+  return *kNonNegative;
+}
+
 Labels ParseLabelsOrThrow(const std::vector<std::string>& args) {
   absl::StatusOr<Labels> labels = ParseLabelArgs(args);
   if (!labels.ok()) throw CLI::ValidationError("--label", std::string(labels.status().message()));

@@ -76,6 +76,11 @@ int ReportError(std::string_view message);
 // exactly one value, so `run`'s trailing command is never read as labels.
 void AddLabelOption(CLI::App* cmd, std::vector<std::string>* labels);
 
+// For counts, sizes and thread numbers: refuses a negative value as a usage
+// error ("--limit: must not be negative: -1") before CLI11 converts it
+// (an unsigned option would otherwise wrap -1 to 2^64 - 1).
+const CLI::Validator& NonNegative();
+
 // The collected --label values; a bad one throws CLI::ValidationError, a
 // usage error (exit 2; hook ingest, which never exits 2, exits 1). Call it
 // from the subcommand's callback.

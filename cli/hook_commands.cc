@@ -319,6 +319,7 @@ void Install(CLI::App& app, Action& action) {
                  cmd->add_option("--max-errors", *max_errors,
                                  "How many violations to print (0: all); the verdict and --json "
                                  "are not cut")
+                     ->check(NonNegative())
                      ->capture_default_str();
                  // allow_open is captured only to keep the flag's storage alive while
                  // CLI11 writes to it; it changes nothing.

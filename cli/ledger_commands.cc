@@ -32,7 +32,8 @@ void InstallRebuild(CLI::App& ledger, Action& action) {
   cmd->add_option("--out", options->out, "Ledger file to write (atomically)")
       ->capture_default_str();
   cmd->add_flag("--strict", *strict, "Exit 1 when any trace could not be read");
-  cmd->add_option("--threads", options->threads, "Worker threads (0: all cores)");
+  cmd->add_option("--threads", options->threads, "Worker threads (0: all cores)")
+      ->check(NonNegative());
   cmd->callback([=, &action] {
     action = [=]() -> int {
       LedgerRebuildOptions opts = *options;

@@ -107,12 +107,17 @@ std::string Closest(std::string_view word, const std::vector<std::string>& candi
   return best;
 }
 
+// Every usage error: `Error: ...`, the hint, and exit 2 (1 in the hook group).
+int PrintUsageError(const std::string& message, bool hook_group) {
+  std::fprintf(stderr, "Error: %s\nRun with --help for more information.\n", message.c_str());
+  return hook_group ? traceframe::cli::kExitFailed : traceframe::cli::kExitUsage;
+}
+
 int UsageError(const std::string& what, std::string_view word, const std::string& suggestion,
                bool hook_group) {
-  std::string message = traceframe::Cat("Error: unknown ", what, " \"", word, "\"");
+  std::string message = traceframe::Cat("unknown ", what, " \"", word, "\"");
   if (!suggestion.empty()) traceframe::Append(&message, " (did you mean \"", suggestion, "\"?)");
-  std::fprintf(stderr, "%s\nRun with --help for more information.\n", message.c_str());
-  return hook_group ? traceframe::cli::kExitFailed : traceframe::cli::kExitUsage;
+  return PrintUsageError(message, hook_group);
 }
 
 // After an ExtrasError: names the first unexpected word of the deepest
@@ -140,6 +145,32 @@ int UnknownWordError(CLI::App& app, bool extras_error, bool hook_group) {
     candidates.push_back(sub->get_name());
   if (candidates.empty()) return -1;
   return UsageError("command", word, Closest(word, candidates), hook_group);
+}
+
+// Any other usage error, in the `Error: ...` style with the usage hint. A
+// required option left out while a bare word was given (`verify
+// run.traceframe`) names the word: it is almost always the value meant.
+int OtherUsageError(CLI::App& app, const CLI::ParseError& error, bool hook_group) {
+  std::string message = error.what();
+  CLI::App* cur = &app;
+  while (!cur->get_subcommands().empty()) cur = cur->get_subcommands().front();
+  std::string stray;
+  for (const std::string& word : cur->remaining()) {
+    if (!word.empty() && word[0] != '-') {
+      stray = word;
+      break;
+    }
+  }
+  if (!stray.empty()) {
+    for (const CLI::Option* opt : cur->get_options()) {
+      if (opt->get_required() && opt->count() == 0 && !opt->get_lnames().empty()) {
+        traceframe::Append(&message, " (did you mean --", opt->get_lnames().front(), " ", stray,
+                           "?)");
+        break;
+      }
+    }
+  }
+  return PrintUsageError(message, hook_group);
 }
 
 // A process started with fd 0, 1 or 2 closed would hand those numbers to the
@@ -225,8 +256,7 @@ int main(int argc, char** argv) {
     const int code =
         UnknownWordError(app, dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr, hook_group);
     if (code >= 0) return code;
-    app.exit(e);
-    return hook_group ? cli::kExitFailed : cli::kExitUsage;
+    return OtherUsageError(app, e, hook_group);
   }
   if (!action) return hook_group ? cli::kExitFailed : cli::kExitUsage;
   return action();

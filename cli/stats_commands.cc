@@ -119,7 +119,8 @@ void InstallCompare(CLI::App& app, Action& action) {
   cmd->add_flag("--json", args->json, "Print the JSON report (docs/compare.md)");
   cmd->add_option("--html", args->html, "Also write a self-contained HTML page here");
   cmd->add_flag("--no-tools", args->no_tools, "Skip the per-tool table (reads no trace file)");
-  cmd->add_option("--threads", args->threads, "Threads for the per-tool pass (0: all cores)");
+  cmd->add_option("--threads", args->threads, "Threads for the per-tool pass (0: all cores)")
+      ->check(NonNegative());
   cmd->callback([args, &action] {
     action = [args]() -> int {
       std::optional<std::vector<RunFacts>> pool;
@@ -184,7 +185,8 @@ void InstallStats(CLI::App& app, Action& action) {
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print the JSON report (docs/compare.md)");
   cmd->add_flag("--no-tools", args->no_tools, "Skip the per-tool table (reads no trace file)");
-  cmd->add_option("--threads", args->threads, "Threads for the per-tool pass (0: all cores)");
+  cmd->add_option("--threads", args->threads, "Threads for the per-tool pass (0: all cores)")
+      ->check(NonNegative());
   cmd->callback([args, &action] {
     action = [args]() -> int {
       std::vector<std::pair<std::string, std::string>> where;

@@ -191,8 +191,10 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_flag("--strict", options->strict,
                   "Fail on warnings too (seq gaps, ts going backwards, a second run.started, "
                   "duplicate event ids, run.finished without status)");
-    cmd->add_option("--threads", options->threads, "Threads for large traces (0: all cores)");
+    cmd->add_option("--threads", options->threads, "Threads for large traces (0: all cores)")
+        ->check(NonNegative());
     cmd->add_option("--max-errors", options->max_issues, "How many findings to list")
+        ->check(NonNegative())
         ->capture_default_str();
     cmd->add_flag("--json", *json, "Print the report as JSON");
     cmd->callback([=, &action] {
@@ -255,16 +257,19 @@ void Install(CLI::App& app, Action& action) {
     cmd->add_option("--file", *file, "Trace file")->required();
     cmd->add_option("--kind", *kind, "Only events of this kind");
     cmd->add_option_function<uint64_t>(
-        "--from-seq", [from_seq](const uint64_t& v) { *from_seq = v; },
-        "Start at this seq (binary search, no full scan)");
+           "--from-seq", [from_seq](const uint64_t& v) { *from_seq = v; },
+           "Start at this seq (binary search, no full scan)")
+        ->check(NonNegative());
     cmd->add_option_function<uint64_t>(
-        "--limit", [limit](const uint64_t& v) { *limit = v; },
-        "At most this many events (with --from-seq: a page; with --tail: the first of the last "
-        "N)");
+           "--limit", [limit](const uint64_t& v) { *limit = v; },
+           "At most this many events (with --from-seq: a page; with --tail: the first of the last "
+           "N)")
+        ->check(NonNegative());
     cmd->add_option_function<uint64_t>(
-        "--tail", [tail](const uint64_t& v) { *tail = v; },
-        "Only the last N matching events (read from the end; with --from-seq, the last N at or "
-        "after it)");
+           "--tail", [tail](const uint64_t& v) { *tail = v; },
+           "Only the last N matching events (read from the end; with --from-seq, the last N at or "
+           "after it)")
+        ->check(NonNegative());
     cmd->add_flag("--wide", *wide, "Show every payload whole (by default cut to one short line)");
     cmd->add_flag("--classic", *classic,
                   "The earlier tool's line format, #SEQ KIND run=ID event=ID payload=JSON (a "

@@ -91,6 +91,37 @@ TEST(CliConventions, UnknownOptionSuggestsTheClosest) {
   EXPECT_THAT(r.err, HasSubstr("Error: unknown option \"--jsn\" (did you mean \"--json\"?)"));
 }
 
+// Every usage error CLI11 finds reads like ours: `Error: ...`, the hint,
+// exit 2. A bare word where a required option was left out is named.
+TEST(CliConventions, AStrayFileIsNamedWithTheOptionItWasMeantFor) {
+  const CliResult r = RunCli({"verify", "run.traceframe"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "Error: --file is required (did you mean --file run.traceframe?)\n"
+            "Run with --help for more information.\n");
+  const CliResult plain = RunCli({"summary"});
+  EXPECT_EQ(plain.exit_code, 2);
+  EXPECT_THAT(plain.err, StartsWith("Error: --file is required\n"));
+}
+
+TEST(CliConventions, NegativeCountsAreUsageErrorsNotWrapped) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"inspect", "--file", "x", "--from-seq", "-1"},
+                                             {"inspect", "--file", "x", "--limit", "-1"},
+                                             {"inspect", "--file", "x", "--tail", "-2"},
+                                             {"verify", "--file", "x", "--max-errors", "-1"},
+                                             {"verify", "--file", "x", "--threads", "-1"},
+                                             {"policy-check", "--file", "x", "--max-errors", "-5"},
+                                             {"ledger", "rebuild", "--dir", ".", "--threads", "-1"},
+                                             {"stats", "--dir", ".", "--threads", "-1"}}) {
+    const CliResult r = RunCli(args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[args.size() - 2];
+    EXPECT_THAT(r.err, HasSubstr("Error: " + args[args.size() - 2] +
+                                 ": must not be negative: " + args.back()))
+        << r.err;
+  }
+}
+
 TEST(CliConventions, HookGroupUsageErrorsExitOne) {
   const CliResult install = RunCli({"hook", "install", "--bogus"});
   EXPECT_EQ(install.exit_code, 1);
