@@ -26,6 +26,7 @@
 
 #include <string>
 
+#include "import_test_util.h"
 #include "test_util.h"
 #include "traceframe/import.h"
 #include "traceframe/verify.h"
@@ -45,16 +46,11 @@ const std::string kClaude1034 = kReal + "/claude/ab522dff-59fa-4c3c-a042-af545e8
 const std::string kCodexItems2025 =
     kReal + "/codex/rollout-2025-04-30T21-42-44-68129956-8b38-4191-b109-da7a52b2dfe4.jsonl";
 
+// Imports with --force (the idempotence test imports twice to one file).
 ImportedSession ImportTo(const std::string& input, const std::string& out, bool force = false) {
   ImportOptions options;
-  options.out_file = out;
   options.force = force;
-  absl::StatusOr<ImportReport> report = ImportTranscripts(input, options);
-  EXPECT_TRUE(report.ok()) << report.status();
-  if (!report.ok() || report->sessions.size() != 1) return {};
-  absl::StatusOr<VerifyReport> verify = VerifyTrace(out, VerifyOptions{});
-  EXPECT_TRUE(verify.ok() && verify->valid) << input;
-  return report->sessions[0];
+  return testing::ImportFile(input, out, options);
 }
 
 bool Has(const std::string& text, const std::string& needle) {

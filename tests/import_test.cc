@@ -28,6 +28,7 @@
 #include <string>
 
 #include "format/bounded_json.h"
+#include "import_test_util.h"
 #include "test_util.h"
 #include "traceframe/summary.h"
 #include "traceframe/verify.h"
@@ -35,6 +36,7 @@
 namespace traceframe {
 namespace {
 
+using testing::ImportFile;
 using testing::ReadFileOrDie;
 using testing::SplitLines;
 using testing::TempDir;
@@ -50,18 +52,6 @@ const std::string kCodexExec =
     kData + "/codex/rollout-2026-04-22T11-13-12-019db2bf-92cb-7771-b828-7eb85da11efe.jsonl";
 const std::string kCodexLegacy =
     kData + "/codex/rollout-2025-08-20T13-20-47-5e3c7c4b-0d2e-4c36-9f1e-2b1f6e0e8a11.jsonl";
-
-// Imports one file to `out` and checks the trace verifies.
-ImportedSession ImportFile(const std::string& input, const std::string& out,
-                           ImportOptions options = {}) {
-  options.out_file = out;
-  absl::StatusOr<ImportReport> report = ImportTranscripts(input, options);
-  EXPECT_TRUE(report.ok()) << report.status();
-  if (!report.ok() || report->sessions.size() != 1) return {};
-  absl::StatusOr<VerifyReport> verify = VerifyTrace(out, VerifyOptions{});
-  EXPECT_TRUE(verify.ok() && verify->valid) << input;
-  return report->sessions[0];
-}
 
 void Copy(const std::string& from, const std::string& to) {
   testing::CliResult r = testing::RunProgram({"cp", "-r", from, to});
